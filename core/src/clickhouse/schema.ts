@@ -1,0 +1,132 @@
+import { sql, type Sql } from './sql.js';
+
+/**
+ * ClickHouse schema as ordered migrations. Every statement runs on 18.16 and on
+ * current ClickHouse: no Map, DateTime64, TTL, CODEC or skipping indexes.
+ * Each ORDER BY starts with (org_id, workspace_id) so a tenant reads only its granules.
+ */
+export interface ClickHouseMigration {
+  version: number;
+  name: string;
+  statements: (ctx: SchemaContext) => Sql[];
+}
+
+export interface SchemaContext {
+  /** database the tables live in */
+  db: string;
+}
+
+const t = (ctx: SchemaContext, table: string): Sql => sql.identifier(`${ctx.db}.${table}`);
+
+export const clickhouseMigrations: ClickHouseMigration[] = [
+  {
+    version: 1,
+    name: 'spans, trace index, usage and batch ledger',
+    statements: (ctx) => [
+      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'spans')} (
+        org_id String,
+        workspace_id String,
+        timestamp DateTime,
+        trace_id String,
+        span_id String,
+        parent_span_id String,
+        trace_state String,
+        flags UInt32,
+        name String,
+        kind UInt8,
+        start_time_unix_nano UInt64,
+        end_time_unix_nano UInt64,
+        duration_ns UInt64,
+        status_code UInt8,
+        status_message String,
+        service_name String,
+        resource_keys Array(String),
+        resource_types Array(UInt8),
+        resource_values Array(String),
+        resource_numbers Array(Float64),
+        resource_dropped_attributes_count UInt32,
+        resource_schema_url String,
+        scope_name String,
+        scope_version String,
+        scope_attributes String,
+        scope_dropped_attributes_count UInt32,
+        scope_schema_url String,
+        attr_keys Array(String),
+        attr_types Array(UInt8),
+        attr_values Array(String),
+        attr_numbers Array(Float64),
+        dropped_attributes_count UInt32,
+        events_time_unix_nano Array(UInt64),
+        events_name Array(String),
+        events_attributes Array(String),
+        events_dropped_attributes_count Array(UInt32),
+        dropped_events_count UInt32,
+        links_trace_id Array(String),
+        links_span_id Array(String),
+        links_trace_state Array(String),
+        links_flags Array(UInt32),
+        links_attributes Array(String),
+        links_dropped_attributes_count Array(UInt32),
+        dropped_links_count UInt32,
+        size_bytes UInt32,
+        batch_id String,
+        ingested_at DateTime
+      ) ENGINE = MergeTree
+      PARTITION BY toYYYYMMDD(timestamp)
+      ORDER BY (org_id, workspace_id, timestamp, trace_id, span_id)`,
+
+      // One row per (trace, day) per insert block, so fetching a trace reads this small
+      // table by primary key and then only the partitions the trace's spans live in.
+      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'trace_index')} (
+        org_id String,
+        workspace_id String,
+        trace_id String,
+        day Date,
+        min_timestamp DateTime,
+        max_timestamp DateTime,
+        span_count UInt64
+      ) ENGINE = MergeTree
+      PARTITION BY toYYYYMMDD(day)
+      ORDER BY (org_id, workspace_id, trace_id)`,
+      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'trace_index_mv')} TO ${t(ctx, 'trace_index')} AS
+        SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day,
+               min(timestamp) AS min_timestamp, max(timestamp) AS max_timestamp, count() AS span_count
+        FROM ${t(ctx, 'spans')}
+        GROUP BY org_id, workspace_id, trace_id, day`,
+
+      // Billing counts by the UTC day a span was accepted, and outlives span retention.
+      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'usage_daily')} (
+        org_id String,
+        workspace_id String,
+        day Date,
+        service_name String,
+        spans UInt64,
+        bytes UInt64
+      ) ENGINE = SummingMergeTree((spans, bytes))
+      PARTITION BY toYYYYMM(day)
+      ORDER BY (org_id, workspace_id, day, service_name)`,
+      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'usage_daily_mv')} TO ${t(ctx, 'usage_daily')} AS
+        SELECT org_id, workspace_id, toDate(ingested_at) AS day, service_name,
+               count() AS spans, sum(toUInt64(size_bytes)) AS bytes
+        FROM ${t(ctx, 'spans')}
+        GROUP BY org_id, workspace_id, day, service_name`,
+
+      // Written by the same insert as the spans (through the view), so "this batch is
+      // stored" and "these spans are stored" can never disagree; workers read it to make
+      // a retried batch harmless on plain MergeTree.
+      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'ingest_batches')} (
+        org_id String,
+        workspace_id String,
+        batch_id String,
+        day Date,
+        spans UInt64
+      ) ENGINE = SummingMergeTree(spans)
+      PARTITION BY toYYYYMM(day)
+      ORDER BY (org_id, workspace_id, batch_id)`,
+      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'ingest_batches_mv')} TO ${t(ctx, 'ingest_batches')} AS
+        SELECT org_id, workspace_id, batch_id, toDate(ingested_at) AS day, count() AS spans
+        FROM ${t(ctx, 'spans')}
+        GROUP BY org_id, workspace_id, batch_id, day`,
+    ],
+  },
+];

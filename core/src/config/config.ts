@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+/**
+ * Every setting Canopy reads, with its environment variable, default and meaning.
+ * Parsed once in each service's main.ts; nothing else reads process.env.
+ */
+export const configSchema = z.object({
+  CANOPY_CLICKHOUSE_URL: z.url().default('http://127.0.0.1:8123').describe('ClickHouse HTTP endpoint'),
+  CANOPY_CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('canopy').describe('ClickHouse database'),
+  CANOPY_CLICKHOUSE_USER: z.string().default('default').describe('ClickHouse user'),
+  CANOPY_CLICKHOUSE_PASSWORD: z.string().default('').describe('ClickHouse password'),
+  CANOPY_CLICKHOUSE_CLUSTER: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('ClickHouse cluster name; switches to replicated + Distributed tables'),
+  CANOPY_DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/canopy').describe('Postgres connection URL'),
+  CANOPY_REDIS_URL: z.string().default('redis://127.0.0.1:6379').describe('Redis URL for the BullMQ queue'),
+  CANOPY_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}:-]+$/).default('canopy').describe('BullMQ key prefix (use a {hash-tag} on Redis Cluster)'),
+  CANOPY_COLLECTOR_PORT: int(0).default(4318).describe('collector OTLP/HTTP port'),
+  CANOPY_COLLECTOR_HOST: z.string().default('0.0.0.0').describe('collector bind address'),
+  CANOPY_API_PORT: int(0).default(8080).describe('query API port'),
+  CANOPY_API_HOST: z.string().default('0.0.0.0').describe('query API bind address'),
+  CANOPY_MAX_BODY_BYTES: int(1024).default(16 * 1024 * 1024).describe('largest OTLP body accepted, measured after decompression'),
+  CANOPY_KEY_CACHE_TTL_MS: int(0).default(60_000).describe('how long a resolved API key is trusted before re-reading Postgres'),
+  CANOPY_WORKER_CONCURRENCY: int(1).default(256).describe('jobs a worker holds at once (the upper bound of jobs per ClickHouse insert)'),
+  CANOPY_BATCH_MAX_ROWS: int(1).default(100_000).describe('flush a ClickHouse insert at this many rows'),
+  CANOPY_BATCH_MAX_BYTES: int(1024).default(64 * 1024 * 1024).describe('flush a ClickHouse insert at this many bytes'),
+  CANOPY_BATCH_MAX_WAIT_MS: int(1).default(250).describe('flush a ClickHouse insert after this long'),
+  CANOPY_JOB_ATTEMPTS: int(1).default(40).describe('insert attempts per job before it is kept as failed'),
+  CANOPY_WORKER_FAULT: z.enum(['none', 'kill-after-insert', 'kill-before-insert']).default('none').describe('test-only fault injection in the worker'),
+  CANOPY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+  CANOPY_LOG_PRETTY: bool.default(false).describe('human-readable logs instead of JSON lines'),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface CanopyConfig {
+  clickhouse: { url: string; database: string; user: string; password: string; cluster: string | undefined };
+  postgres: { url: string };
+  redis: { url: string; queuePrefix: string };
+  collector: { port: number; host: string; maxBodyBytes: number; keyCacheTtlMs: number };
+  api: { port: number; host: string };
+  worker: {
+    concurrency: number;
+    batchMaxRows: number;
+    batchMaxBytes: number;
+    batchMaxWaitMs: number;
+    jobAttempts: number;
+    fault: 'none' | 'kill-after-insert' | 'kill-before-insert';
+  };
+  log: { level: RawConfig['CANOPY_LOG_LEVEL']; pretty: boolean };
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment into typed config; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): CanopyConfig {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  const parsed = configSchema.safeParse(picked);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const c = parsed.data;
+  return {
+    clickhouse: {
+      url: c.CANOPY_CLICKHOUSE_URL,
+      database: c.CANOPY_CLICKHOUSE_DATABASE,
+      user: c.CANOPY_CLICKHOUSE_USER,
+      password: c.CANOPY_CLICKHOUSE_PASSWORD,
+      cluster: c.CANOPY_CLICKHOUSE_CLUSTER,
+    },
+    postgres: { url: c.CANOPY_DATABASE_URL },
+    redis: { url: c.CANOPY_REDIS_URL, queuePrefix: c.CANOPY_QUEUE_PREFIX },
+    collector: {
+      port: c.CANOPY_COLLECTOR_PORT,
+      host: c.CANOPY_COLLECTOR_HOST,
+      maxBodyBytes: c.CANOPY_MAX_BODY_BYTES,
+      keyCacheTtlMs: c.CANOPY_KEY_CACHE_TTL_MS,
+    },
+    api: { port: c.CANOPY_API_PORT, host: c.CANOPY_API_HOST },
+    worker: {
+      concurrency: c.CANOPY_WORKER_CONCURRENCY,
+      batchMaxRows: c.CANOPY_BATCH_MAX_ROWS,
+      batchMaxBytes: c.CANOPY_BATCH_MAX_BYTES,
+      batchMaxWaitMs: c.CANOPY_BATCH_MAX_WAIT_MS,
+      jobAttempts: c.CANOPY_JOB_ATTEMPTS,
+      fault: c.CANOPY_WORKER_FAULT,
+    },
+    log: { level: c.CANOPY_LOG_LEVEL, pretty: c.CANOPY_LOG_PRETTY },
+  };
+}
+
+/** Markdown table of every setting, for the README and `canopy config`. */
+export function describeConfig(): string {
+  const lines = ['| variable | default | meaning |', '| --- | --- | --- |'];
+  for (const [key, schema] of Object.entries(configSchema.shape)) {
+    const def = (schema as z.ZodType).safeParse(undefined);
+    const shown = def.success && def.data !== undefined ? `\`${String(def.data)}\`` : '—';
+    lines.push(`| \`${key}\` | ${shown} | ${(schema as z.ZodType).description ?? ''} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,214 @@
+import { canonicalKeyValues, encodeAttributes, encodeValue } from './anyvalue.js';
+import { hasOwn, idToHex, isAllZeroHex, nanosToSeconds, uint64ToString } from './scalars.js';
+import type { OtlpKeyValue, OtlpSpan, OtlpTraceRequest } from './types.js';
+
+/** Why a span was refused; bounded, so it can label metrics. */
+export type SpanRejectReason =
+  | 'invalid_trace_id'
+  | 'invalid_span_id'
+  | 'invalid_parent_span_id'
+  | 'invalid_timestamp'
+  | 'invalid_kind'
+  | 'invalid_status';
+
+const REASON_TEXT: Record<SpanRejectReason, string> = {
+  invalid_trace_id: 'trace_id must be 16 bytes and not all zero',
+  invalid_span_id: 'span_id must be 8 bytes and not all zero',
+  invalid_parent_span_id: 'parent_span_id must be empty or 8 bytes',
+  invalid_timestamp: 'start_time_unix_nano must be a non-zero unsigned 64-bit integer',
+  invalid_kind: 'kind must be a SpanKind (0-5)',
+  invalid_status: 'status.code must be a StatusCode (0-2)',
+};
+
+export interface NormalizeContext {
+  orgId: string;
+  workspaceId: string;
+  batchId: string;
+  /** when the collector accepted the request, in Unix seconds */
+  ingestedAtSec: number;
+}
+
+export interface ServiceUsage {
+  spans: number;
+  bytes: number;
+}
+
+export interface NormalizeResult {
+  /** JSONEachRow text, one span row per line, ready for `INSERT INTO spans` */
+  rows: string;
+  accepted: number;
+  rejected: number;
+  rejectedBy: Partial<Record<SpanRejectReason, number>>;
+  /** bytes of the stored rows, the unit usage is billed in */
+  bytes: number;
+  usageByService: Record<string, ServiceUsage>;
+  minTimestampSec: number;
+  maxTimestampSec: number;
+}
+
+const SPAN_KINDS: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+const STATUS_CODES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+
+function enumValue(v: number | string | undefined, names: Record<string, number>, max: number): number | null {
+  if (v === undefined || v === null) return 0;
+  const n = typeof v === 'number' ? v : (names[v] ?? (/^\d+$/.test(v) ? Number(v) : NaN));
+  return Number.isInteger(n) && n >= 0 && n <= max ? n : null;
+}
+
+const u32 = (v: unknown): number => (typeof v === 'number' && v >= 0 && Number.isFinite(v) ? Math.min(Math.floor(v), 4294967295) : 0);
+
+function serviceNameOf(attrs: OtlpKeyValue[] | null | undefined): string {
+  if (attrs) {
+    for (const kv of attrs) {
+      if (kv.key === 'service.name') {
+        const v = encodeValue(kv.value);
+        if (v.text) return v.text;
+      }
+    }
+  }
+  return 'unknown_service';
+}
+
+/** Text after `{` and before `}` of a JSON object, for splicing shared fields into each row. */
+const inner = (o: object): string => JSON.stringify(o).slice(1, -1);
+
+/**
+ * Turns one decoded export request into ClickHouse rows. Tenant columns come from the
+ * caller (the authenticated key), never from the payload. Invalid spans are counted and
+ * skipped; the valid spans beside them are kept.
+ */
+export function normalizeTraceRequest(request: OtlpTraceRequest, ctx: NormalizeContext): NormalizeResult {
+  const lines: string[] = [];
+  const result: NormalizeResult = {
+    rows: '',
+    accepted: 0,
+    rejected: 0,
+    rejectedBy: {},
+    bytes: 0,
+    usageByService: {},
+    minTimestampSec: Number.MAX_SAFE_INTEGER,
+    maxTimestampSec: 0,
+  };
+  const tenant = inner({ org_id: ctx.orgId, workspace_id: ctx.workspaceId, batch_id: ctx.batchId, ingested_at: ctx.ingestedAtSec });
+  const reject = (reason: SpanRejectReason): void => {
+    result.rejected++;
+    result.rejectedBy[reason] = (result.rejectedBy[reason] ?? 0) + 1;
+  };
+
+  for (const rs of request.resourceSpans ?? []) {
+    if (!rs || typeof rs !== 'object') continue;
+    const resourceAttrs = rs.resource?.attributes;
+    const serviceName = serviceNameOf(resourceAttrs);
+    const ra = encodeAttributes(resourceAttrs);
+    const resourceFragment = inner({
+      service_name: serviceName,
+      resource_keys: ra.keys,
+      resource_types: ra.types,
+      resource_values: ra.values,
+      resource_numbers: ra.numbers,
+      resource_dropped_attributes_count: u32(rs.resource?.droppedAttributesCount),
+      resource_schema_url: rs.schemaUrl ?? '',
+    });
+    for (const ss of rs.scopeSpans ?? []) {
+      if (!ss || typeof ss !== 'object') continue;
+      const scope = ss.scope;
+      const prefix = `{${tenant},${resourceFragment},${inner({
+        scope_name: scope?.name ?? '',
+        scope_version: scope?.version ?? '',
+        scope_attributes: JSON.stringify(canonicalKeyValues(scope?.attributes)),
+        scope_dropped_attributes_count: u32(scope?.droppedAttributesCount),
+        scope_schema_url: ss.schemaUrl ?? '',
+      })},`;
+      for (const span of ss.spans ?? []) {
+        if (!span || typeof span !== 'object') continue;
+        const line = spanLine(span, prefix, reject);
+        if (line === null) continue;
+        const bytes = Buffer.byteLength(line.text) + 20;
+        lines.push(`${line.text},"size_bytes":${bytes}}`);
+        result.accepted++;
+        result.bytes += bytes;
+        const usage = (result.usageByService[serviceName] ??= { spans: 0, bytes: 0 });
+        usage.spans++;
+        usage.bytes += bytes;
+        if (line.timestampSec < result.minTimestampSec) result.minTimestampSec = line.timestampSec;
+        if (line.timestampSec > result.maxTimestampSec) result.maxTimestampSec = line.timestampSec;
+      }
+    }
+  }
+  result.rows = lines.join('\n');
+  if (result.accepted === 0) result.minTimestampSec = 0;
+  return result;
+}
+
+function spanLine(span: OtlpSpan, prefix: string, reject: (r: SpanRejectReason) => void): { text: string; timestampSec: number } | null {
+  const traceId = idToHex(span.traceId);
+  if (traceId.length !== 32 || isAllZeroHex(traceId)) return reject('invalid_trace_id'), null;
+  const spanId = idToHex(span.spanId);
+  if (spanId.length !== 16 || isAllZeroHex(spanId)) return reject('invalid_span_id'), null;
+  let parentSpanId = idToHex(span.parentSpanId);
+  if (parentSpanId !== '' && parentSpanId.length !== 16) return reject('invalid_parent_span_id'), null;
+  if (isAllZeroHex(parentSpanId)) parentSpanId = '';
+  const start = uint64ToString(span.startTimeUnixNano);
+  const end = uint64ToString(span.endTimeUnixNano);
+  if (start === null || end === null || start === '0') return reject('invalid_timestamp'), null;
+  const kind = enumValue(span.kind, SPAN_KINDS, 5);
+  if (kind === null) return reject('invalid_kind'), null;
+  const statusCode = enumValue(span.status?.code, STATUS_CODES, 2);
+  if (statusCode === null) return reject('invalid_status'), null;
+
+  const startBig = BigInt(start);
+  const endBig = BigInt(end);
+  const timestampSec = nanosToSeconds(start);
+  const attrs = encodeAttributes(span.attributes);
+  const events = span.events ?? [];
+  const links = span.links ?? [];
+  const body = inner({
+    timestamp: timestampSec,
+    trace_id: traceId,
+    span_id: spanId,
+    parent_span_id: parentSpanId,
+    trace_state: span.traceState ?? '',
+    flags: u32(span.flags),
+    name: span.name ?? '',
+    kind,
+    start_time_unix_nano: start,
+    end_time_unix_nano: end,
+    duration_ns: endBig > startBig ? (endBig - startBig).toString() : '0',
+    status_code: statusCode,
+    status_message: span.status?.message ?? '',
+    attr_keys: attrs.keys,
+    attr_types: attrs.types,
+    attr_values: attrs.values,
+    attr_numbers: attrs.numbers,
+    dropped_attributes_count: u32(span.droppedAttributesCount),
+    events_time_unix_nano: events.map((e) => uint64ToString(e?.timeUnixNano) ?? '0'),
+    events_name: events.map((e) => e?.name ?? ''),
+    events_attributes: events.map((e) => JSON.stringify(canonicalKeyValues(e?.attributes))),
+    events_dropped_attributes_count: events.map((e) => u32(e?.droppedAttributesCount)),
+    dropped_events_count: u32(span.droppedEventsCount),
+    links_trace_id: links.map((l) => idToHex(l?.traceId)),
+    links_span_id: links.map((l) => idToHex(l?.spanId)),
+    links_trace_state: links.map((l) => l?.traceState ?? ''),
+    links_flags: links.map((l) => u32(l?.flags)),
+    links_attributes: links.map((l) => JSON.stringify(canonicalKeyValues(l?.attributes))),
+    links_dropped_attributes_count: links.map((l) => u32(l?.droppedAttributesCount)),
+    dropped_links_count: u32(span.droppedLinksCount),
+  });
+  return { text: prefix + body, timestampSec };
+}
+
+/** A readable summary for `partial_success.error_message`. */
+export function describeRejections(rejectedBy: NormalizeResult['rejectedBy']): string {
+  return Object.entries(rejectedBy)
+    .map(([reason, count]) => `${count} span(s) ${reason}: ${REASON_TEXT[reason as SpanRejectReason]}`)
+    .join('; ');
+}
+
+

@@ -1,0 +1,54 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { SPANS_QUEUE, spanBatchSchema, type SpanBatch } from './contract.js';
+
+export interface RedisOptions {
+  url: string;
+  queuePrefix: string;
+}
+
+/** One ioredis connection configured the way BullMQ requires for blocking commands. */
+export function createRedis(url: string, options: { forWorker?: boolean } = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: options.forWorker ? null : 1,
+    enableOfflineQueue: options.forWorker ?? false,
+    connectTimeout: 5_000,
+    lazyConnect: false,
+  });
+}
+
+export interface SpanQueue {
+  /** Adds a batch; resolves only when Redis has it. */
+  add(batch: SpanBatch, options: { attempts: number }): Promise<void>;
+  /** Jobs waiting or delayed (not yet being written). */
+  depth(): Promise<number>;
+  readonly queue: Queue;
+  close(): Promise<void>;
+}
+
+export function createSpanQueue(connection: ConnectionOptions, prefix: string): SpanQueue {
+  const queue = new Queue(SPANS_QUEUE, { connection, prefix });
+  // Errors surface through add(); without a listener BullMQ would log them as unhandled.
+  queue.on('error', () => undefined);
+  return {
+    queue,
+    async add(batch, options) {
+      const data = spanBatchSchema.parse(batch);
+      await queue.add('batch', data, {
+        jobId: data.batchId,
+        attempts: options.attempts,
+        // 'capped' is defined by the worker: exponential from 500 ms, never more than 30 s apart.
+        backoff: { type: 'capped', delay: 500 },
+        removeOnComplete: true,
+        removeOnFail: false,
+      });
+    },
+    async depth() {
+      const counts = await queue.getJobCounts('wait', 'delayed', 'prioritized');
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    },
+    async close() {
+      await queue.close();
+    },
+  };
+}
