@@ -76,6 +76,13 @@ function serviceNameOf(attrs: OtlpKeyValue[] | null | undefined): string {
   return 'unknown_service';
 }
 
+/** Exact UTF-8 size of a row whose text before `,"size_bytes":N}` is `base` bytes long. */
+function rowBytes(base: number): number {
+  let n = base + 16;
+  while (base + 15 + String(n).length !== n) n = base + 15 + String(n).length;
+  return n;
+}
+
 /** Text after `{` and before `}` of a JSON object, for splicing shared fields into each row. */
 const inner = (o: object): string => JSON.stringify(o).slice(1, -1);
 
@@ -130,7 +137,7 @@ export function normalizeTraceRequest(request: OtlpTraceRequest, ctx: NormalizeC
         if (!span || typeof span !== 'object') continue;
         const line = spanLine(span, prefix, reject);
         if (line === null) continue;
-        const bytes = Buffer.byteLength(line.text) + 20;
+        const bytes = rowBytes(Buffer.byteLength(line.text));
         lines.push(`${line.text},"size_bytes":${bytes}}`);
         result.accepted++;
         result.bytes += bytes;

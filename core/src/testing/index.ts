@@ -1,0 +1,1 @@
+export { createTestEnv, createTestOrg, waitFor, type TestEnv } from './env.js';

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AllTenants, migrateClickHouse, migratePostgres, sql } from '../src/index.js';
+import { createTestEnv, type TestEnv } from '../src/testing/index.js';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv();
+});
+afterAll(() => env.cleanup());
+
+describe('migrations', () => {
+  it('are safe to run again', async () => {
+    expect((await migrateClickHouse(env.config.clickhouse)).applied).toEqual([]);
+    expect((await migratePostgres(env.config.postgres.url)).applied).toEqual([]);
+  });
+
+  it('give every tenant table an ORDER BY that starts with org_id, workspace_id', async () => {
+    const tables = await env.clickhouse.query<{ name: string; sorting_key: string; engine: string }>(
+      AllTenants,
+      sql`SELECT name, sorting_key, engine FROM system.tables WHERE database = ${env.config.clickhouse.database} AND engine LIKE '%MergeTree' AND name != 'schema_migrations'`,
+    );
+    expect(tables.map((t) => t.name).sort()).toEqual(['ingest_batches', 'spans', 'trace_index', 'usage_daily']);
+    for (const t of tables) expect(t.sorting_key, t.name).toMatch(/^org_id, workspace_id/);
+  });
+
+  it('partition spans by day', async () => {
+    const [t] = await env.clickhouse.query<{ partition_key: string }>(
+      AllTenants,
+      sql`SELECT partition_key FROM system.tables WHERE database = ${env.config.clickhouse.database} AND name = 'spans'`,
+    );
+    expect(t?.partition_key).toBe('toYYYYMMDD(timestamp)');
+  });
+});
