@@ -55,4 +55,105 @@ export const pgMigrations: PgMigration[] = [
         FOR EACH ROW EXECUTE FUNCTION canopy_notify_key_change();
     `,
   },
+  {
+    version: 2,
+    name: 'users, memberships, invitations, personal tokens, audit log, plans',
+    sql: `
+      CREATE TABLE users (
+        id          text PRIMARY KEY,
+        email       text NOT NULL,
+        name        text NOT NULL DEFAULT '',
+        created_at  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+
+      CREATE TABLE org_members (
+        org_id      text NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        user_id     text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        role        text NOT NULL CHECK (role IN ('owner', 'admin', 'billing', 'member')),
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (org_id, user_id)
+      );
+      CREATE INDEX org_members_user ON org_members (user_id);
+
+      CREATE TABLE workspace_members (
+        workspace_id  text NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+        user_id       text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        role          text NOT NULL CHECK (role IN ('admin', 'developer', 'viewer')),
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (workspace_id, user_id)
+      );
+      CREATE INDEX workspace_members_user ON workspace_members (user_id);
+
+      CREATE TABLE invitations (
+        id              text PRIMARY KEY,
+        org_id          text NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        email           text NOT NULL,
+        role            text NOT NULL CHECK (role IN ('owner', 'admin', 'billing', 'member')),
+        token_hash      text NOT NULL UNIQUE,
+        invited_by      text REFERENCES users (id) ON DELETE SET NULL,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        expires_at      timestamptz NOT NULL,
+        accepted_at     timestamptz,
+        revoked_at      timestamptz
+      );
+      CREATE INDEX invitations_org ON invitations (org_id);
+
+      -- How people reach the query API: hashed like API keys, shown once.
+      CREATE TABLE personal_tokens (
+        id            text PRIMARY KEY,
+        user_id       text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name          text NOT NULL,
+        prefix        text NOT NULL,
+        token_hash    text NOT NULL UNIQUE,
+        created_at    timestamptz NOT NULL DEFAULT now(),
+        last_used_at  timestamptz,
+        expires_at    timestamptz,
+        revoked_at    timestamptz
+      );
+      CREATE INDEX personal_tokens_user ON personal_tokens (user_id);
+
+      -- Written in the same transaction as the change it records.
+      CREATE TABLE audit_log (
+        id           bigserial PRIMARY KEY,
+        org_id       text NOT NULL,
+        actor_type   text NOT NULL CHECK (actor_type IN ('user', 'api_key', 'system')),
+        actor_id     text NOT NULL,
+        action       text NOT NULL,
+        target_type  text NOT NULL,
+        target_id    text NOT NULL,
+        before       jsonb,
+        after        jsonb,
+        source_ip    text,
+        created_at   timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX audit_log_org_time ON audit_log (org_id, created_at DESC, id DESC);
+
+      CREATE TABLE org_plans (
+        org_id                   text PRIMARY KEY REFERENCES organizations (id) ON DELETE CASCADE,
+        plan                     text NOT NULL DEFAULT 'free',
+        monthly_span_quota       bigint CHECK (monthly_span_quota IS NULL OR monthly_span_quota >= 0),
+        ingest_rate_limit_per_s  integer CHECK (ingest_rate_limit_per_s IS NULL OR ingest_rate_limit_per_s > 0),
+        updated_at               timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- Any change to who may do what tells every policy holder to reload.
+      CREATE FUNCTION canopy_notify_policy_change() RETURNS trigger AS $$
+      BEGIN
+        PERFORM pg_notify('canopy_policy', TG_TABLE_NAME);
+        RETURN NULL;
+      END $$ LANGUAGE plpgsql;
+      CREATE TRIGGER org_members_notify AFTER INSERT OR UPDATE OR DELETE ON org_members
+        FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
+      CREATE TRIGGER workspace_members_notify AFTER INSERT OR UPDATE OR DELETE ON workspace_members
+        FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
+      CREATE TRIGGER workspaces_notify AFTER INSERT OR UPDATE OR DELETE ON workspaces
+        FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
+      CREATE TRIGGER api_keys_policy_notify AFTER INSERT OR UPDATE OR DELETE ON api_keys
+        FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
+      CREATE TRIGGER personal_tokens_policy_notify AFTER INSERT OR UPDATE OR DELETE ON personal_tokens
+        FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
+    `,
+  },
 ];
+
