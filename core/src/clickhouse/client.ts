@@ -1,4 +1,4 @@
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { Readable } from 'node:stream';
 import { StorageError, isNetworkError } from '../errors.js';
 import { AllTenants, sql, type QueryScope, type Sql } from './sql.js';
@@ -56,6 +56,8 @@ export function createClickHouse(options: ClickHouseOptions): ClickHouse {
     max_open_connections: 32,
     keep_alive: { enabled: true },
     compression: { request: false, response: false },
+    // Failures are classified and logged by Canopy; the client's own stack dumps are noise.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   return {
     database: options.database,

@@ -30,6 +30,9 @@ export const configSchema = z.object({
   CANOPY_BATCH_MAX_BYTES: int(1024).default(64 * 1024 * 1024).describe('flush a ClickHouse insert at this many bytes'),
   CANOPY_BATCH_MAX_WAIT_MS: int(1).default(250).describe('flush a ClickHouse insert after this long'),
   CANOPY_JOB_ATTEMPTS: int(1).default(40).describe('insert attempts per job before it is kept as failed'),
+  CANOPY_WORKER_LOCK_DURATION_MS: int(1_000).default(60_000).describe('how long a job stays locked to a worker without renewal'),
+  CANOPY_WORKER_STALLED_INTERVAL_MS: int(100).default(30_000).describe('how often jobs of dead workers are moved back to wait'),
+  CANOPY_WORKER_MAX_STALLED_COUNT: int(0).default(5).describe('stalls after which a job is failed'),
   CANOPY_WORKER_FAULT: z.enum(['none', 'kill-after-insert', 'kill-before-insert']).default('none').describe('test-only fault injection in the worker'),
   CANOPY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
   CANOPY_LOG_PRETTY: bool.default(false).describe('human-readable logs instead of JSON lines'),
@@ -49,6 +52,9 @@ export interface CanopyConfig {
     batchMaxBytes: number;
     batchMaxWaitMs: number;
     jobAttempts: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    maxStalledCount: number;
     fault: 'none' | 'kill-after-insert' | 'kill-before-insert';
   };
   log: { level: RawConfig['CANOPY_LOG_LEVEL']; pretty: boolean };
@@ -97,6 +103,9 @@ export function loadConfig(env: Record<string, string | undefined>): CanopyConfi
       batchMaxBytes: c.CANOPY_BATCH_MAX_BYTES,
       batchMaxWaitMs: c.CANOPY_BATCH_MAX_WAIT_MS,
       jobAttempts: c.CANOPY_JOB_ATTEMPTS,
+      lockDurationMs: c.CANOPY_WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: c.CANOPY_WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: c.CANOPY_WORKER_MAX_STALLED_COUNT,
       fault: c.CANOPY_WORKER_FAULT,
     },
     log: { level: c.CANOPY_LOG_LEVEL, pretty: c.CANOPY_LOG_PRETTY },

@@ -1,0 +1,24 @@
+export {
+  createSpanWriter,
+  DEFAULT_LOCK_DURATION_MS,
+  DEFAULT_STALLED_INTERVAL_MS,
+  DEFAULT_MAX_STALLED_COUNT,
+  type SpanWriter,
+  type SpanWriterDeps,
+  type SpanWriterOptions,
+} from './span-writer.js';
+export { processSpanJob, mayBeStored, type SpanJob, type SpanJobResult, type SpanProcessorDeps } from './processor.js';
+export { createBatcher, type Batcher, type BatcherOptions, type FlushReason } from './writer/batcher.js';
+export {
+  createBatchWriter,
+  type BatchWriter,
+  type BatchWriterDeps,
+  type BatchWriterOptions,
+  type PendingBatch,
+  type WriteOutcome,
+  type FlushReport,
+  type InsertReport,
+} from './writer/write.js';
+export { findStoredBatches } from './writer/dedupe.js';
+export { insertBatches, type InsertOutcome } from './writer/insert.js';
+export type { WriterFault } from './writer/faults.js';

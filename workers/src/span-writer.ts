@@ -1,0 +1,82 @@
+import { Worker, type ConnectionOptions } from 'bullmq';
+import { SPANS_QUEUE, cappedBackoffMs, type ClickHouse, type Logger } from '@canopy/core';
+import { processSpanJob, type SpanJobResult } from './processor.js';
+import { createBatcher } from './writer/batcher.js';
+import type { WriterFault } from './writer/faults.js';
+import { createBatchWriter, type FlushReport, type PendingBatch, type WriteOutcome } from './writer/write.js';
+
+export interface SpanWriterDeps {
+  clickhouse: ClickHouse;
+  /** an ioredis connection made with `createRedis(url, { forWorker: true })`; the caller closes it */
+  connection: ConnectionOptions;
+  logger: Logger;
+}
+
+export interface SpanWriterOptions {
+  queuePrefix: string;
+  /** jobs held at once; also the most jobs one INSERT can carry */
+  concurrency: number;
+  batchMaxRows: number;
+  batchMaxBytes: number;
+  batchMaxWaitMs: number;
+  /** how long a job stays ours without a lock renewal; default 60 s, far above a slow insert */
+  lockDurationMs?: number;
+  /** how often jobs of dead workers are looked for; default 30 s */
+  stalledIntervalMs?: number;
+  /** stalls after which a job is failed instead of retried; default 5, so crash loops end but one crash never fails a batch */
+  maxStalledCount?: number;
+  /** test-only crash point; only main.ts passes it */
+  fault?: WriterFault;
+  onFlush?: (report: FlushReport) => void;
+}
+
+export interface SpanWriter {
+  /** Stops taking jobs, flushes what is pending, waits for active jobs. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_LOCK_DURATION_MS = 60_000;
+export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
+export const DEFAULT_MAX_STALLED_COUNT = 5;
+
+/** The ClickHouse writer: a BullMQ worker on the spans queue whose jobs share batched inserts. */
+export function createSpanWriter(deps: SpanWriterDeps, options: SpanWriterOptions): SpanWriter {
+  const { logger } = deps;
+  const batcher = createBatcher<PendingBatch, WriteOutcome>({
+    maxRows: options.batchMaxRows,
+    maxBytes: options.batchMaxBytes,
+    maxWaitMs: options.batchMaxWaitMs,
+    maxItems: options.concurrency,
+    measure: (p) => ({ rows: p.batch.spanCount, bytes: Buffer.byteLength(p.batch.rows) }),
+    flush: createBatchWriter({ clickhouse: deps.clickhouse, logger }, { fault: options.fault, onFlush: options.onFlush }),
+  });
+
+  const worker = new Worker<unknown, SpanJobResult>(SPANS_QUEUE, (job) => processSpanJob(job, { batcher }), {
+    connection: deps.connection,
+    prefix: options.queuePrefix,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+    stalledInterval: options.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS,
+    maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
+    // The collector adds jobs with backoff { type: 'capped' }; it is defined here, where retries happen.
+    settings: { backoffStrategy: (attemptsMade: number) => cappedBackoffMs(attemptsMade) },
+  });
+  worker.on('error', (err) => logger.error({ err }, `queue worker error: ${err.message}`));
+  worker.on('stalled', (jobId) => logger.warn({ jobId }, `job ${jobId} stalled; it will be delivered again`));
+  worker.on('failed', (job, err) => {
+    const attempts = job ? `${job.attemptsMade}/${job.opts.attempts ?? 1}` : '?';
+    logger.warn({ jobId: job?.id, attempts, code: (err as { code?: unknown }).code, err: err.message }, `job ${job?.id ?? '?'} failed (attempt ${attempts}): ${err.message}`);
+  });
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    const workerClosed = worker.close();
+    // No more jobs will arrive: flush what the active jobs are waiting on instead of letting them sit out the timer.
+    await batcher.close();
+    await workerClosed;
+    await batcher.close();
+  }
+  return {
+    close: () => (closing ??= shutdown()),
+  };
+}

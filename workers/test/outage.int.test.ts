@@ -1,0 +1,95 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { createClickHouse, createRedis, createSpanQueue, type ClickHouse, type SpanQueue } from '@canopy/core';
+import { createTestEnv, waitFor, type TestEnv } from '@canopy/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSpanWriter, type FlushReport, type SpanWriter } from '../src/index.js';
+import { countStored, makeSpanBatch, queueState, quietLogger } from './helpers.js';
+
+/** A TCP hop in front of the real ClickHouse that can be cut like a network outage. */
+async function startOutageProxy(target: URL): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let down = false;
+  const server = net.createServer((client) => {
+    if (down) return void client.destroy();
+    const upstream = net.connect(Number(target.port || 8123), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cut() {
+      down = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      down = false;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+let env: TestEnv;
+let proxy: Awaited<ReturnType<typeof startOutageProxy>>;
+let clickhouse: ClickHouse;
+let queueRedis: Redis;
+let workerRedis: Redis;
+let queue: SpanQueue;
+let writer: SpanWriter | undefined;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  proxy = await startOutageProxy(new URL(env.config.clickhouse.url));
+  clickhouse = createClickHouse({ ...env.config.clickhouse, url: proxy.url, requestTimeoutMs: 5_000 });
+  queueRedis = createRedis(env.config.redis.url);
+  workerRedis = createRedis(env.config.redis.url, { forWorker: true });
+  queue = createSpanQueue(queueRedis, env.config.redis.queuePrefix);
+});
+afterAll(async () => {
+  await writer?.close();
+  await queue?.close();
+  queueRedis?.disconnect();
+  workerRedis?.disconnect();
+  await clickhouse?.close();
+  await proxy?.close();
+  await env?.cleanup();
+});
+
+describe('ClickHouse outage', () => {
+  it('keeps retrying the jobs with the capped backoff and stores each batch exactly once when ClickHouse is back', async () => {
+    const tenant = { orgId: 'org_outage', workspaceId: 'ws_outage' };
+    const reports: FlushReport[] = [];
+    proxy.cut();
+    for (let i = 0; i < 10; i++) await queue.add(makeSpanBatch(tenant, { spans: 20 }), { attempts: 40 });
+    writer = createSpanWriter(
+      { clickhouse, connection: workerRedis, logger: quietLogger() },
+      {
+        queuePrefix: env.config.redis.queuePrefix,
+        concurrency: 16,
+        batchMaxRows: 100_000,
+        batchMaxBytes: 64 * 1024 * 1024,
+        batchMaxWaitMs: 100,
+        onFlush: (r) => reports.push(r),
+      },
+    );
+
+    // Down long enough for several failed attempts per job.
+    await waitFor(async () => reports.filter((r) => r.outcomes.retryable > 0).length >= 3, { timeoutMs: 20_000, what: 'failed attempts' });
+    expect((await queueState(queue.queue)).failed).toBe(0);
+    proxy.restore();
+
+    await waitFor(async () => (await queueState(queue.queue)).unfinished === 0, { timeoutMs: 30_000, what: 'queue to drain' });
+    expect(await queueState(queue.queue)).toEqual({ unfinished: 0, failed: 0, completed: 0 });
+    expect(await countStored(env.clickhouse, tenant.orgId)).toEqual({ rows: 200, distinctSpans: 200, usageSpans: 200 });
+    expect(reports.some((r) => r.inserts.some((i) => i.status === 'ok'))).toBe(true);
+  });
+});

@@ -1,0 +1,58 @@
+import { UnrecoverableError } from 'bullmq';
+import { StorageError } from '@canopy/core';
+import { describe, expect, it } from 'vitest';
+import { mayBeStored, processSpanJob, type PendingBatch, type SpanProcessorDeps, type WriteOutcome } from '../src/index.js';
+import { makeSpanBatch } from './helpers.js';
+
+const tenant = { orgId: 'org_1', workspaceId: 'ws_1' };
+const firstDelivery = { attemptsStarted: 1, attemptsMade: 0, stalledCounter: 0 };
+
+/** A batcher that answers every submit with one outcome and records what it was given. */
+function fakeBatcher(outcome: WriteOutcome): SpanProcessorDeps & { submitted: PendingBatch[] } {
+  const submitted: PendingBatch[] = [];
+  return {
+    submitted,
+    batcher: {
+      pendingItems: 0,
+      close: async () => undefined,
+      submit: async (item) => (submitted.push(item), outcome),
+    },
+  };
+}
+
+describe('processSpanJob', () => {
+  it('fails a job whose data is not a span batch for good, without writing', async () => {
+    const deps = fakeBatcher({ status: 'ok', alreadyStored: false });
+    const err = await processSpanJob({ id: 'j1', data: { v: 2, rows: 'x' }, ...firstDelivery }, deps).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnrecoverableError);
+    expect((err as Error).message).toMatch(/j1 is not a span batch/);
+    expect(deps.submitted).toEqual([]);
+  });
+
+  it('completes once the batch is written and reports whether it was already stored', async () => {
+    const deps = fakeBatcher({ status: 'ok', alreadyStored: true });
+    const batch = makeSpanBatch(tenant, { spans: 3 });
+    expect(await processSpanJob({ data: batch, ...firstDelivery }, deps)).toEqual({ spans: 3, alreadyStored: true });
+    expect(deps.submitted).toEqual([{ batch, mayBeStored: false }]);
+  });
+
+  it.each([
+    ['retryable', 'clickhouse_unavailable'],
+    ['rejected', 'clickhouse_rejected'],
+  ] as const)('throws the storage error of a %s write so BullMQ retries the job', async (status, code) => {
+    const error = new StorageError(code, 'insert into spans failed');
+    const deps = fakeBatcher({ status, error });
+    await expect(processSpanJob({ data: makeSpanBatch(tenant, { spans: 1 }), ...firstDelivery }, deps)).rejects.toBe(error);
+  });
+});
+
+describe('mayBeStored', () => {
+  it.each([
+    [{ attemptsStarted: 1, attemptsMade: 0, stalledCounter: 0 }, false],
+    [{ attemptsStarted: 2, attemptsMade: 0, stalledCounter: 0 }, true],
+    [{ attemptsStarted: 1, attemptsMade: 1, stalledCounter: 0 }, true],
+    [{ attemptsStarted: 1, attemptsMade: 0, stalledCounter: 1 }, true],
+  ])('treats %o as possibly stored: %s', (delivery, expected) => {
+    expect(mayBeStored({ data: null, ...delivery })).toBe(expected);
+  });
+});
