@@ -1,0 +1,70 @@
+import { newId, normalizeTraceRequest, type NormalizeResult, type OtlpTraceRequest, type SpanBatch, type SpanQueue } from '@canopy/core';
+import type { IngestPrincipal } from '../auth/authenticate.js';
+
+/** What the enqueue stage needs: the span queue and a view of its Redis connection. */
+export interface EnqueueDeps {
+  queue: Pick<SpanQueue, 'add'>;
+  /** ioredis `status`; anything but `ready` means an add would wait for a connection */
+  redis: { readonly status: string };
+}
+
+export interface EnqueueOptions {
+  attempts: number;
+  timeoutMs: number;
+  retryAfterMs: number;
+}
+
+/** Outcome of putting one batch on the queue: a value, never a throw. */
+export type EnqueueResult = { status: 'ok' } | { status: 'retryable'; retryAfterMs: number; reason: 'redis_not_ready' | 'timeout' | 'redis_error'; error?: unknown };
+
+/** Normalizes a decoded request into one batch for the key's tenant; tenant ids never come from the payload. */
+export function buildBatch(request: OtlpTraceRequest, principal: IngestPrincipal, receivedAtMs: number): { batch: SpanBatch | null; result: NormalizeResult } {
+  const batchId = newId('batch');
+  const result = normalizeTraceRequest(request, {
+    orgId: principal.orgId,
+    workspaceId: principal.workspaceId,
+    batchId,
+    ingestedAtSec: Math.floor(receivedAtMs / 1000),
+  });
+  if (result.accepted === 0) return { batch: null, result };
+  const batch: SpanBatch = {
+    v: 1,
+    batchId,
+    orgId: principal.orgId,
+    workspaceId: principal.workspaceId,
+    keyId: principal.keyId,
+    receivedAtMs,
+    spanCount: result.accepted,
+    bytes: result.bytes,
+    minTimestampSec: result.minTimestampSec,
+    maxTimestampSec: result.maxTimestampSec,
+    rows: result.rows,
+  };
+  return { batch, result };
+}
+
+const isSchemaError = (err: unknown): boolean => (err as { name?: unknown } | null)?.name === 'ZodError';
+
+/**
+ * Adds a batch and resolves only once Redis holds it. A Redis that is not connected
+ * answers at once (BullMQ would otherwise wait for the connection indefinitely), and
+ * the add itself is bounded by a timeout, so a request never hangs on the queue.
+ */
+export async function enqueueBatch(deps: EnqueueDeps, batch: SpanBatch, options: EnqueueOptions): Promise<EnqueueResult> {
+  const retryable = (reason: 'redis_not_ready' | 'timeout' | 'redis_error', error?: unknown): EnqueueResult => ({ status: 'retryable', retryAfterMs: options.retryAfterMs, reason, error });
+  if (deps.redis.status !== 'ready') return retryable('redis_not_ready');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([deps.queue.add(batch, { attempts: options.attempts }).then(() => 'added' as const), timeout]);
+    return outcome === 'added' ? { status: 'ok' } : retryable('timeout');
+  } catch (err) {
+    // A batch that fails the queue contract is a bug here, not a Redis problem.
+    if (isSchemaError(err)) throw err;
+    return retryable('redis_error', err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
