@@ -25,15 +25,7 @@ export {
 } from './keys/store.js';
 export { createKeyCache, type KeyCache, type KeyCacheOptions } from './keys/cache.js';
 
-export {
-  createOrganizationWithWorkspaces,
-  findOrganizationByName,
-  listWorkspaces,
-  SLUG_PATTERN,
-  type OrganizationRecord,
-  type WorkspaceRecord,
-  type BootstrappedWorkspace,
-} from './tenancy/organizations.js';
+
 
 export type {
   OtlpTraceRequest,
@@ -72,3 +64,86 @@ export {
 
 export { SPANS_QUEUE, spanBatchSchema, cappedBackoffMs, type SpanBatch } from './queue/contract.js';
 export { createSpanQueue, createRedis, type SpanQueue, type RedisOptions } from './queue/queue.js';
+
+// The organization model's operations: what the management API and the `canopy` CLI call.
+export { TenancyError, isTenancyError, translatePgError, type TenancyErrorCode } from './tenancy/errors.js';
+export { inTransaction, type Db, type Queryable } from './tenancy/db.js';
+export {
+  SLUG_PATTERN,
+  ORG_ROLES,
+  WORKSPACE_ROLES,
+  WORKSPACE_KEY_SCOPES,
+  ACTOR_TYPES,
+  slugSchema,
+  nameSchema,
+  emailSchema,
+  orgRoleSchema,
+  workspaceRoleSchema,
+  retentionDaysSchema,
+  idSchema,
+  instantSchema,
+  expiresAtSchema,
+  workspaceKeyScopesSchema,
+  actorSchema,
+  createUserSchema,
+  createOrganizationSchema,
+  renameOrganizationSchema,
+  updatePlanSchema,
+  createWorkspaceSchema,
+  updateWorkspaceSchema,
+  addMemberSchema,
+  inviteMemberSchema,
+  setMemberRoleSchema,
+  setWorkspaceMemberSchema,
+  createWorkspaceKeySchema,
+  createOrgUsageKeySchema,
+  createPersonalTokenSchema,
+  auditQuerySchema,
+  bootstrapSchema,
+  type OrgRole,
+  type WorkspaceRole,
+  type WorkspaceKeyScope,
+  type Actor,
+  type CreateUserInput,
+  type CreateOrganizationInput,
+  type UpdatePlanInput,
+  type CreateWorkspaceInput,
+  type UpdateWorkspaceInput,
+  type AddMemberInput,
+  type InviteMemberInput,
+  type CreateWorkspaceKeyInput,
+  type CreateOrgUsageKeyInput,
+  type CreatePersonalTokenInput,
+  type AuditQuery,
+  type BootstrapInput,
+} from './tenancy/schemas.js';
+export { createUser, getUser, findUserByEmail, type User } from './tenancy/users.js';
+export {
+  createOrganization,
+  renameOrganization,
+  getOrganization,
+  listOrganizationsForUser,
+  findOrganizationByName,
+  createOrganizationWithWorkspaces,
+  type Organization,
+  type OrganizationRecord,
+  type BootstrappedWorkspace,
+} from './tenancy/organizations.js';
+export { getPlan, updatePlan, type Plan } from './tenancy/plans.js';
+export {
+  createWorkspace,
+  listWorkspaces,
+  getWorkspace,
+  getWorkspaceBySlug,
+  updateWorkspace,
+  deleteWorkspace,
+  type Workspace,
+  type WorkspaceRecord,
+} from './tenancy/workspaces.js';
+export { listMembers, getMember, addMember, setMemberRole, removeMember, type Member, type MemberWorkspaceRole } from './tenancy/members.js';
+export { inviteMember, listInvitations, revokeInvitation, acceptInvitation, INVITATION_TTL_DAYS, type Invitation } from './tenancy/invitations.js';
+export { setWorkspaceMember, removeWorkspaceMember, listWorkspaceMembers, type WorkspaceMember } from './tenancy/workspace-members.js';
+export { createWorkspaceKey, createOrgUsageKey, listKeys, revokeKey, type ApiKeyInfo } from './tenancy/keys.js';
+export { createPersonalToken, listPersonalTokens, revokePersonalToken, resolvePersonalToken, type PersonalTokenInfo } from './tenancy/tokens.js';
+export { recordAudit, listAudit, auditToCsv, csvCell, type AuditEntry, type AuditRecord, type AuditActorType } from './tenancy/audit.js';
+export { bootstrapOrganization, slugifyName, BOOTSTRAP_ACTOR, type BootstrapResult } from './tenancy/bootstrap.js';

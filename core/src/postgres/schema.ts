@@ -51,7 +51,8 @@ export const pgMigrations: PgMigration[] = [
         PERFORM pg_notify('canopy_api_keys', COALESCE(NEW.key_hash, OLD.key_hash));
         RETURN NULL;
       END $$ LANGUAGE plpgsql;
-      CREATE TRIGGER api_keys_notify AFTER INSERT OR UPDATE OR DELETE ON api_keys
+      -- Not on last_used_at: bumping usage must not invalidate every cache.
+      CREATE TRIGGER api_keys_notify AFTER INSERT OR DELETE OR UPDATE OF revoked_at, expires_at, scopes, workspace_id, key_hash ON api_keys
         FOR EACH ROW EXECUTE FUNCTION canopy_notify_key_change();
     `,
   },
@@ -149,9 +150,9 @@ export const pgMigrations: PgMigration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
       CREATE TRIGGER workspaces_notify AFTER INSERT OR UPDATE OR DELETE ON workspaces
         FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
-      CREATE TRIGGER api_keys_policy_notify AFTER INSERT OR UPDATE OR DELETE ON api_keys
+      CREATE TRIGGER api_keys_policy_notify AFTER INSERT OR DELETE OR UPDATE OF revoked_at, expires_at, scopes, workspace_id ON api_keys
         FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
-      CREATE TRIGGER personal_tokens_policy_notify AFTER INSERT OR UPDATE OR DELETE ON personal_tokens
+      CREATE TRIGGER personal_tokens_policy_notify AFTER INSERT OR DELETE OR UPDATE OF revoked_at, expires_at, user_id ON personal_tokens
         FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
     `,
   },
