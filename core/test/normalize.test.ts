@@ -103,3 +103,17 @@ describe('normalizeTraceRequest', () => {
     expect(r.bytes).toBe(Buffer.byteLength(r.rows));
   });
 });
+
+describe('normalizeTraceRequest with protobufjs prototype defaults', () => {
+  it('treats an absent bytes field (an empty Array on the prototype) as empty', () => {
+    const proto = { parentSpanId: [] as unknown as Uint8Array };
+    const span = Object.assign(Object.create(proto) as Record<string, unknown>, {
+      ...jsonSpan,
+      traceId: Buffer.from(jsonSpan.traceId, 'hex'),
+      spanId: Buffer.from(jsonSpan.spanId, 'hex'),
+    });
+    delete span.parentSpanId;
+    const [row] = parse(normalizeTraceRequest(request(span), ctx).rows);
+    expect(row).toMatchObject({ parent_span_id: '', span_id: jsonSpan.spanId });
+  });
+});

@@ -43,7 +43,7 @@ function stripZeros(s: string): string {
  */
 export function idToHex(v: Bytes | undefined | null): string {
   if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+  if (typeof v !== 'string') return asBuffer(v).toString('hex');
   if (HEX.test(v) && v.length % 2 === 0) return v.toLowerCase();
   const bytes = Buffer.from(v, 'base64');
   return bytes.length > 0 && bytes.toString('base64').replace(/=+$/, '') === v.replace(/=+$/, '') ? bytes.toString('hex') : `invalid:${v.length}`;
@@ -52,7 +52,16 @@ export function idToHex(v: Bytes | undefined | null): string {
 export function bytesToBase64(v: Bytes | undefined | null): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'string') return v;
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+  return asBuffer(v).toString('base64');
+}
+
+/**
+ * A view of decoded bytes without copying. protobufjs hands out Buffers for fields on the
+ * wire but a plain empty Array (its prototype default) for absent ones.
+ */
+function asBuffer(v: Uint8Array | ArrayLike<number>): Buffer {
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return Buffer.from(Array.from(v));
 }
 
 export function isAllZeroHex(hex: string): boolean {

@@ -1,1 +1,2 @@
 export { createTestEnv, createTestOrg, waitFor, type TestEnv } from './env.js';
+export { freePort, startNodeProcess, waitForHttp, type NodeProcess } from './processes.js';

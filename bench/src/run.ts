@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { runIngestBench } from './ingest.js';
+
+/**
+ * `npm run bench -- [name…] [--spans N]`: runs the named benchmarks (all by default) and
+ * prints one JSON line per benchmark with its figures and the ratios against the baseline
+ * it measured in the same run.
+ */
+const BENCHES: Record<string, (args: { spans: number }) => Promise<Record<string, unknown>>> = {
+  ingest: ({ spans }) => runIngestBench({ requests: Math.max(10, Math.round(spans / 500)), spansPerRequest: 500, concurrency: 16 }),
+  policy: async () => {
+    const { runPolicyBench } = (await import('./policy.js')) as { runPolicyBench: () => Promise<Record<string, unknown>> };
+    return runPolicyBench();
+  },
+};
+
+const { values, positionals } = parseArgs({ options: { spans: { type: 'string', default: '200000' } }, allowPositionals: true });
+const names = positionals.length ? positionals : Object.keys(BENCHES);
+const unknown = names.filter((n) => !BENCHES[n]);
+if (unknown.length) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; available: ${Object.keys(BENCHES).join(', ')}\n`);
+  process.exit(2);
+}
+for (const name of names) {
+  const result = await BENCHES[name]!({ spans: Number(values.spans) });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+process.exit(0);
