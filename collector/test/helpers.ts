@@ -7,6 +7,7 @@ import {
   spanBatchSchema,
   type KeyCache,
   type OtlpTraceRequest,
+  groupsToJsonEachRow,
   type SpanBatch,
   type SpanQueue,
 } from '@canopy/core';
@@ -119,6 +120,6 @@ export function traceRequest(spans: Array<Record<string, unknown>>, serviceName 
   } as OtlpTraceRequest;
 }
 
-export const rowsOf = (batch: SpanBatch): Array<Record<string, unknown>> => batch.rows.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+export const rowsOf = (batch: SpanBatch): Array<Record<string, unknown>> => groupsToJsonEachRow(batch.groups).split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 
 export { gzipSync };

@@ -52,10 +52,12 @@ export {
   type EncodedValue,
   type EncodedAttributes,
 } from './otlp/anyvalue.js';
-export { uint64ToString, int64ToString, idToHex } from './otlp/scalars.js';
+export { uint64ToString, int64ToString, idToHex, longBitsToDecimal, durationNs } from './otlp/scalars.js';
 export {
   normalizeTraceRequest,
   describeRejections,
+  groupsToJsonEachRow,
+  type RowGroup,
   type NormalizeContext,
   type NormalizeResult,
   type SpanRejectReason,
@@ -104,6 +106,8 @@ export {
   type WorkspaceRole,
   type WorkspaceKeyScope,
   type Actor,
+  type OrgRef,
+  type WorkspaceRef,
   type CreateUserInput,
   type CreateOrganizationInput,
   type UpdatePlanInput,

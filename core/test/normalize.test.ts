@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import Long from 'long';
-import { decodeStoredAttributes, normalizeTraceRequest, type OtlpTraceRequest } from '../src/index.js';
+import { decodeStoredAttributes, groupsToJsonEachRow, normalizeTraceRequest, type OtlpTraceRequest } from '../src/index.js';
 
 const ctx = { orgId: 'org_a', workspaceId: 'ws_a', batchId: 'batch_1', ingestedAtSec: 1_800_000_000 };
 
@@ -115,5 +115,23 @@ describe('normalizeTraceRequest with protobufjs prototype defaults', () => {
     delete span.parentSpanId;
     const [row] = parse(normalizeTraceRequest(request(span), ctx).rows);
     expect(row).toMatchObject({ parent_span_id: '', span_id: jsonSpan.spanId });
+  });
+});
+
+describe('64-bit conversions and grouped rows', () => {
+  it('converts Long bits to the exact decimal BigInt would give', async () => {
+    const { longBitsToDecimal } = await import('../src/otlp/scalars.js');
+    const samples = [0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 1_700_000_000_123_456_789n, 2n ** 64n - 1n, 999_999n * 2n ** 32n + 999_999n];
+    for (let i = 0; i < 2000; i++) samples.push(BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 32)) * 2n ** 32n + BigInt(Math.floor(Math.random() * 2 ** 32))));
+    for (const v of samples) expect(longBitsToDecimal(Number(v >> 32n), Number(v & 0xffffffffn))).toBe(v.toString());
+  });
+
+  it('expands groups into rows without reading `$` in shared columns as a pattern', () => {
+    const r = normalizeTraceRequest(request(jsonSpan, [{ key: 'service.name', value: { stringValue: 'cost$&$1' } }]), ctx);
+    const spans = r.groups[0]!.spans;
+    r.groups[0]!.spans = `${spans}\n${spans.replace(jsonSpan.spanId, 'aaaaaaaaaaaaaaaa')}`;
+    const rows = parse(groupsToJsonEachRow(r.groups));
+    expect(rows.map((x) => x.service_name)).toEqual(['cost$&$1', 'cost$&$1']);
+    expect(rows.map((x) => x.span_id)).toEqual([jsonSpan.spanId, 'aaaaaaaaaaaaaaaa']);
   });
 });

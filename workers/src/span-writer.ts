@@ -47,7 +47,7 @@ export function createSpanWriter(deps: SpanWriterDeps, options: SpanWriterOption
     maxBytes: options.batchMaxBytes,
     maxWaitMs: options.batchMaxWaitMs,
     maxItems: options.concurrency,
-    measure: (p) => ({ rows: p.batch.spanCount, bytes: Buffer.byteLength(p.batch.rows) }),
+    measure: (p) => ({ rows: p.batch.spanCount, bytes: p.batch.bytes }),
     flush: createBatchWriter({ clickhouse: deps.clickhouse, logger }, { fault: options.fault, onFlush: options.onFlush }),
   });
 

@@ -1,4 +1,4 @@
-import { AllTenants, sql, type ClickHouse } from '@canopy/core';
+import { AllTenants, groupsToJsonEachRow, sql, type ClickHouse } from '@canopy/core';
 import { createTestEnv, type TestEnv } from '@canopy/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -31,7 +31,7 @@ function pipeline(clickhouse: ClickHouse = env.clickhouse) {
     maxBytes: 64 * 1024 * 1024,
     maxWaitMs: 50,
     maxItems: 64,
-    measure: (p) => ({ rows: p.batch.spanCount, bytes: p.batch.rows.length }),
+    measure: (p) => ({ rows: p.batch.spanCount, bytes: p.batch.bytes }),
     flush: createBatchWriter({ clickhouse, logger: quietLogger() }, { onFlush: (r) => reports.push(r) }),
   });
   return { reports, process: (job: SpanJob) => processSpanJob(job, { batcher }) };
@@ -41,7 +41,7 @@ describe('redelivered batches', () => {
   it('completes a retried job whose batch is already stored without a second copy', async () => {
     const tenant = { orgId: 'org_a', workspaceId: 'ws_a' };
     const batch = makeSpanBatch(tenant, { spans: 7 });
-    await env.clickhouse.insertJsonEachRow('spans', batch.rows);
+    await env.clickhouse.insertJsonEachRow('spans', groupsToJsonEachRow(batch.groups));
     const { process, reports } = pipeline();
 
     expect(await process({ data: batch, ...retry })).toEqual({ spans: 7, alreadyStored: true });
@@ -61,7 +61,7 @@ describe('redelivered batches', () => {
     const tenant = { orgId: 'org_c', workspaceId: 'ws_c' };
     const stored = makeSpanBatch(tenant, { spans: 4 });
     const fresh = makeSpanBatch(tenant, { spans: 6 });
-    await env.clickhouse.insertJsonEachRow('spans', stored.rows);
+    await env.clickhouse.insertJsonEachRow('spans', groupsToJsonEachRow(stored.groups));
     const { process, reports } = pipeline();
 
     const results = await Promise.all([process({ data: stored, ...retry }), process({ data: fresh, ...first })]);
@@ -89,7 +89,7 @@ describe('redelivered batches', () => {
   it('looks for a stored batch only inside its own tenant', async () => {
     const mine = makeSpanBatch({ orgId: 'org_e', workspaceId: 'ws_e' }, { spans: 2 });
     const elsewhere = makeSpanBatch({ orgId: 'org_other', workspaceId: 'ws_other' }, { spans: 2, batchId: mine.batchId });
-    await env.clickhouse.insertJsonEachRow('spans', elsewhere.rows);
+    await env.clickhouse.insertJsonEachRow('spans', groupsToJsonEachRow(elsewhere.groups));
     expect(await findStoredBatches(env.clickhouse, [mine])).toEqual(new Set());
     expect(await findStoredBatches(env.clickhouse, [elsewhere])).toEqual(new Set([elsewhere.batchId]));
     const [row] = await env.clickhouse.query<{ n: string }>(AllTenants, sql`SELECT count() AS n FROM ingest_batches WHERE ${sql.allTenants()} AND batch_id = ${mine.batchId}`);

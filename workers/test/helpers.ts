@@ -45,13 +45,13 @@ export function makeSpanBatch(tenant: Tenant, options: { spans: number; service?
     bytes: n.bytes,
     minTimestampSec: n.minTimestampSec,
     maxTimestampSec: n.maxTimestampSec,
-    rows: n.rows,
+    groups: n.groups,
   };
 }
 
 /** A batch ClickHouse refuses: its rows are not JSON. */
 export function makePoisonBatch(tenant: Tenant): SpanBatch {
-  return { ...makeSpanBatch(tenant, { spans: 1 }), rows: '{"org_id": this is not json' };
+  return { ...makeSpanBatch(tenant, { spans: 1 }), groups: [{ prefix: '"org_id": this is not json', spans: '"name":1' }] };
 }
 
 export const quietLogger = (): Logger => createLogger({ level: 'silent', pretty: false }, 'workers-test');

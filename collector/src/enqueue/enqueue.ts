@@ -38,7 +38,7 @@ export function buildBatch(request: OtlpTraceRequest, principal: IngestPrincipal
     bytes: result.bytes,
     minTimestampSec: result.minTimestampSec,
     maxTimestampSec: result.maxTimestampSec,
-    rows: result.rows,
+    groups: result.groups,
   };
   return { batch, result };
 }

@@ -9,10 +9,31 @@ export function uint64ToString(v: Int64 | undefined | null): string | null {
   if (typeof v === 'string') return /^\d{1,20}$/.test(v) && BigInt(v) <= 0xffffffffffffffffn ? stripZeros(v) : null;
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? String(v) : Number.isInteger(v) && v > 0 && v < 2 ** 64 ? BigInt(v).toString() : null;
   if (typeof v === 'bigint') return v >= 0n && v <= 0xffffffffffffffffn ? v.toString() : null;
-  const high = v.high >>> 0;
-  const low = v.low >>> 0;
+  return longBitsToDecimal(v.high >>> 0, v.low >>> 0);
+}
+
+/**
+ * Exact decimal of high·2^32 + low without BigInt (nanosecond timestamps exceed 2^53):
+ * split 2^32 = 4294·10^6 + 967296 so every partial product stays below 2^53.
+ */
+export function longBitsToDecimal(high: number, low: number): string {
   if (high < 0x200000) return String(high * TWO_32 + low);
-  return ((BigInt(high) << 32n) | BigInt(low)).toString();
+  let millions = high * 4294;
+  let rest = high * 967296 + low;
+  const carry = Math.floor(rest / 1e6);
+  millions += carry;
+  rest -= carry * 1e6;
+  return `${millions}${String(rest).padStart(6, '0')}`;
+}
+
+/** end − start in ns as a decimal string (0 when end is not after start). */
+export function durationNs(start: string, end: string): string {
+  if (end.length < 16 && start.length < 16) {
+    const d = Number(end) - Number(start);
+    return d > 0 ? String(d) : '0';
+  }
+  const d = BigInt(end) - BigInt(start);
+  return d > 0n ? d.toString() : '0';
 }
 
 /** Decimal string of a signed 64-bit value; null if invalid. */

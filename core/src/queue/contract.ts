@@ -5,9 +5,10 @@ export const SPANS_QUEUE = 'spans';
 
 /**
  * A queued batch: the spans of one accepted export request, already normalized to
- * ClickHouse rows (JSONEachRow). Rows rather than raw OTLP because the collector must
- * decode to validate anyway; queuing rows means nothing decodes a payload twice and the
- * worker only concatenates text (measured in bench/: see README "Queue format").
+ * ClickHouse rows, grouped so that columns shared by a resource and scope travel once
+ * (`groupsToJsonEachRow` expands them). Rows rather than raw OTLP because the collector
+ * must decode to validate anyway; queuing rows means nothing decodes a payload twice and
+ * the worker only joins text (measured in bench/: see README "Queue format").
  */
 export const spanBatchSchema = z.object({
   v: z.literal(1),
@@ -20,7 +21,7 @@ export const spanBatchSchema = z.object({
   bytes: z.number().int().nonnegative(),
   minTimestampSec: z.number().int().nonnegative(),
   maxTimestampSec: z.number().int().nonnegative(),
-  rows: z.string().min(2),
+  groups: z.array(z.object({ prefix: z.string().min(2), spans: z.string().min(2) })).min(1),
 });
 
 export type SpanBatch = z.infer<typeof spanBatchSchema>;

@@ -35,7 +35,8 @@ export function slugifyName(name: string): string {
  * A given email names a user to reuse (or create); a default one must be new, so that two
  * organizations whose names slugify alike never share an owner by accident.
  */
-async function bootstrapUser(client: Queryable, email: string, name: string, given: boolean, field: string): Promise<User> {
+async function bootstrapUser(client: Queryable, wanted: { email: string; name: string; given: boolean; field: string }): Promise<User> {
+  const { email, name, given, field } = wanted;
   const existing = await findUserByEmail(client, email);
   if (existing && given) return existing;
   if (existing) throw new TenancyError('conflict', `a user ${email} already exists; pass the ${field} explicitly`, { field });
@@ -58,19 +59,20 @@ export async function bootstrapOrganization(db: Db, input: BootstrapInput): Prom
   }
   const actor = BOOTSTRAP_ACTOR;
   return inTransaction(db, async (client) => {
-    const ownerUser = await bootstrapUser(client, owner.email, `${name} owner`, owner.given, 'ownerEmail');
-    const billingUser = await bootstrapUser(client, billing.email, `${name} billing`, billing.given, 'billingEmail');
-    const org = await createOrganization(client, actor, { name }, ownerUser.id);
-    await addMember(client, actor, org.id, { userId: billingUser.id, role: 'billing' });
+    const ownerUser = await bootstrapUser(client, { ...owner, name: `${name} owner`, field: 'ownerEmail' });
+    const billingUser = await bootstrapUser(client, { ...billing, name: `${name} billing`, field: 'billingEmail' });
+    const org = await createOrganization(client, actor, { name, ownerUserId: ownerUser.id });
+    await addMember(client, actor, { orgId: org.id, userId: billingUser.id, role: 'billing' });
     const workspaces: BootstrapResult['workspaces'] = [];
     for (const wsSlug of workspaceSlugs) {
-      const ws = await createWorkspace(client, actor, org.id, { slug: wsSlug });
-      const ingestKey = await createWorkspaceKey(client, actor, org.id, ws.id, { name: `${wsSlug} ingest`, scopes: ['ingest'] });
-      const readKey = await createWorkspaceKey(client, actor, org.id, ws.id, { name: `${wsSlug} read`, scopes: ['read'] });
+      const ws = await createWorkspace(client, actor, { orgId: org.id, slug: wsSlug });
+      const ref = { orgId: org.id, workspaceId: ws.id };
+      const ingestKey = await createWorkspaceKey(client, actor, { ...ref, name: `${wsSlug} ingest`, scopes: ['ingest'] });
+      const readKey = await createWorkspaceKey(client, actor, { ...ref, name: `${wsSlug} read`, scopes: ['read'] });
       workspaces.push({ id: ws.id, slug: ws.slug, ingestKey: ingestKey.key, readKey: readKey.key });
     }
-    const ownerToken = await createPersonalToken(client, actor, ownerUser.id, { name: 'bootstrap' });
-    const billingToken = await createPersonalToken(client, actor, billingUser.id, { name: 'bootstrap' });
+    const ownerToken = await createPersonalToken(client, actor, { userId: ownerUser.id, name: 'bootstrap' });
+    const billingToken = await createPersonalToken(client, actor, { userId: billingUser.id, name: 'bootstrap' });
     return { org: { id: org.id, name: org.name }, workspaces, ownerToken: ownerToken.token, billingToken: billingToken.token };
   });
 }

@@ -37,6 +37,8 @@ export {
   type WorkspaceRole,
   type WorkspaceKeyScope,
   type Actor,
+  type OrgRef,
+  type WorkspaceRef,
   type CreateUserInput,
   type CreateOrganizationInput,
   type UpdatePlanInput,

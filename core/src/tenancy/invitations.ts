@@ -5,7 +5,7 @@ import { recordAudit } from './audit.js';
 import { inTransaction, type Db, type Queryable } from './db.js';
 import { parseInput, TenancyError } from './errors.js';
 import { getMember, type Member } from './members.js';
-import { inviteMemberSchema, type Actor, type InviteMemberInput, type OrgRole } from './schemas.js';
+import { inviteMemberSchema, type Actor, type InviteMemberInput, type OrgRef, type OrgRole } from './schemas.js';
 import { getUser } from './users.js';
 
 export const INVITATION_TTL_DAYS = 7;
@@ -56,7 +56,8 @@ const snapshot = (i: Invitation): Record<string, unknown> => ({ id: i.id, email:
  * address to the same organization are revoked (the new one replaces them). Conflict on
  * `email` when a user with that address is already a member.
  */
-export async function inviteMember(db: Db, actor: Actor, orgId: string, input: InviteMemberInput): Promise<{ invitation: Invitation; token: string }> {
+export async function inviteMember(db: Db, actor: Actor, input: OrgRef & InviteMemberInput): Promise<{ invitation: Invitation; token: string }> {
+  const { orgId } = input;
   const { email, role } = parseInput(inviteMemberSchema, input);
   const token = `cnp_inv_${randomBytes(32).toString('base64url')}`;
   return inTransaction(db, async (client) => {
@@ -101,7 +102,8 @@ export async function listInvitations(db: Queryable, orgId: string): Promise<Inv
 }
 
 /** Withdraws a pending invitation; not_found unless it is pending in `orgId`. */
-export async function revokeInvitation(db: Db, actor: Actor, orgId: string, invitationId: string): Promise<Invitation> {
+export async function revokeInvitation(db: Db, actor: Actor, input: OrgRef & { invitationId: string }): Promise<Invitation> {
+  const { orgId, invitationId } = input;
   return inTransaction(db, async (client) => {
     const { rows } = await client.query<InvitationRow>(
       `UPDATE invitations SET revoked_at = now() WHERE id = $1 AND org_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL RETURNING ${COLUMNS}`,
@@ -115,11 +117,15 @@ export async function revokeInvitation(db: Db, actor: Actor, orgId: string, invi
 }
 
 /**
- * Accepts an invitation for `userId`: the user joins with the invited role and the
- * invitation is marked used. Unknown token → not_found; expired, revoked or already
- * used → expired; the user already a member → conflict. Audited as the accepting user.
+ * Accepts an invitation for the acting user (`actor` must be a user): the user joins with
+ * the invited role and the invitation is marked used. Unknown token → not_found; expired,
+ * revoked or already used → expired; the user already a member → conflict. Audited as
+ * the accepting user.
  */
-export async function acceptInvitation(db: Db, token: string, userId: string, options: { ip?: string | null } = {}): Promise<{ invitation: Invitation; member: Member }> {
+export async function acceptInvitation(db: Db, actor: Actor, input: { token: string }): Promise<{ invitation: Invitation; member: Member }> {
+  const { token } = input;
+  if (actor.type !== 'user') throw new TenancyError('invalid', 'actor: only a user can accept an invitation', { field: 'actor' });
+  const userId = actor.id;
   return inTransaction(db, async (client) => {
     const found = await client.query<InvitationRow>(`SELECT ${COLUMNS} FROM invitations WHERE token_hash = $1 FOR UPDATE`, [hashSecret(token)]);
     const row = found.rows[0];
@@ -136,7 +142,7 @@ export async function acceptInvitation(db: Db, token: string, userId: string, op
     const member = (await getMember(client, row.org_id, userId))!;
     await recordAudit(client, {
       orgId: row.org_id,
-      actor: { type: 'user', id: userId, ip: options.ip ?? null },
+      actor,
       action: 'invitation.accept',
       targetType: 'invitation',
       targetId: invitation.id,

@@ -3,7 +3,7 @@ import { recordAudit } from './audit.js';
 import { inTransaction, type Db, type Queryable } from './db.js';
 import { parseInput, TenancyError } from './errors.js';
 import { lockOrganization } from './organizations.js';
-import { createOrgUsageKeySchema, createWorkspaceKeySchema, type Actor, type CreateOrgUsageKeyInput, type CreateWorkspaceKeyInput } from './schemas.js';
+import { createOrgUsageKeySchema, createWorkspaceKeySchema, type Actor, type CreateOrgUsageKeyInput, type CreateWorkspaceKeyInput, type OrgRef, type WorkspaceRef } from './schemas.js';
 import { lockWorkspace } from './workspaces.js';
 
 /** A key as listed: everything but the secret and its hash. */
@@ -69,17 +69,19 @@ async function createAudited(client: Queryable, actor: Actor, key: { orgId: stri
 }
 
 /** Creates an ingest and/or read key for one workspace; the secret is in the result only. */
-export async function createWorkspaceKey(db: Db, actor: Actor, orgId: string, workspaceId: string, input: CreateWorkspaceKeyInput): Promise<CreatedApiKey> {
-  const { name, scopes, expiresAt } = parseInput(createWorkspaceKeySchema, input);
+export async function createWorkspaceKey(db: Db, actor: Actor, input: WorkspaceRef & CreateWorkspaceKeyInput): Promise<CreatedApiKey> {
+  const { orgId, workspaceId, ...fields } = input;
+  const { name, scopes, expiresAt } = parseInput(createWorkspaceKeySchema, fields);
   return inTransaction(db, async (client) => {
-    await lockWorkspace(client, orgId, workspaceId, 'SHARE');
+    await lockWorkspace(client, { orgId, workspaceId }, 'SHARE');
     return createAudited(client, actor, { orgId, workspaceId, name, scopes, expiresAt: expiresAt ?? null });
   });
 }
 
 /** Creates an org-level key with the `usage` scope (finance exports); the secret is in the result only. */
-export async function createOrgUsageKey(db: Db, actor: Actor, orgId: string, input: CreateOrgUsageKeyInput): Promise<CreatedApiKey> {
-  const { name, expiresAt } = parseInput(createOrgUsageKeySchema, input);
+export async function createOrgUsageKey(db: Db, actor: Actor, input: OrgRef & CreateOrgUsageKeyInput): Promise<CreatedApiKey> {
+  const { orgId, ...fields } = input;
+  const { name, expiresAt } = parseInput(createOrgUsageKeySchema, fields);
   return inTransaction(db, async (client) => {
     await lockOrganization(client, orgId);
     return createAudited(client, actor, { orgId, workspaceId: null, name, scopes: ['usage'], expiresAt: expiresAt ?? null });
@@ -107,7 +109,8 @@ export async function listKeys(db: Queryable, orgId: string, workspaceId: string
  * the key is not in that workspace of that organization. Revoking a revoked key changes
  * nothing and records nothing.
  */
-export async function revokeKey(db: Db, actor: Actor, orgId: string, workspaceId: string | null, keyId: string): Promise<ApiKeyInfo> {
+export async function revokeKey(db: Db, actor: Actor, input: OrgRef & { workspaceId: string | null; keyId: string }): Promise<ApiKeyInfo> {
+  const { orgId, workspaceId, keyId } = input;
   return inTransaction(db, async (client) => {
     const { rows } = await client.query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1 AND org_id = $2 AND workspace_id IS NOT DISTINCT FROM $3 FOR UPDATE`, [
       keyId,

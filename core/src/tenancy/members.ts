@@ -1,7 +1,7 @@
 import { recordAudit } from './audit.js';
 import { inTransaction, type Db, type Queryable } from './db.js';
 import { parseInput, TenancyError } from './errors.js';
-import { addMemberSchema, orgRoleSchema, type Actor, type AddMemberInput, type OrgRole, type WorkspaceRole } from './schemas.js';
+import { addMemberSchema, orgRoleSchema, type Actor, type AddMemberInput, type OrgRef, type OrgRole, type WorkspaceRole } from './schemas.js';
 import { findUserByEmail, getUser } from './users.js';
 
 export interface MemberWorkspaceRole {
@@ -77,7 +77,8 @@ async function lockMember(client: Queryable, orgId: string, userId: string): Pro
 }
 
 /** Adds an existing user (by id or email) to the organization; conflict when already a member. */
-export async function addMember(db: Db, actor: Actor, orgId: string, input: AddMemberInput): Promise<Member> {
+export async function addMember(db: Db, actor: Actor, input: OrgRef & AddMemberInput): Promise<Member> {
+  const { orgId } = input;
   const { userId, email, role } = parseInput(addMemberSchema, input);
   const field = userId !== undefined ? 'userId' : 'email';
   return inTransaction(db, async (client) => {
@@ -95,8 +96,9 @@ export async function addMember(db: Db, actor: Actor, orgId: string, input: AddM
  * Changes a member's org role. Demoting the last owner fails with `last_owner`. Setting
  * the role the member already has changes nothing and records nothing.
  */
-export async function setMemberRole(db: Db, actor: Actor, orgId: string, userId: string, role: OrgRole): Promise<Member> {
-  const next = parseInput(orgRoleSchema, role, 'role');
+export async function setMemberRole(db: Db, actor: Actor, input: OrgRef & { userId: string; role: OrgRole }): Promise<Member> {
+  const { orgId, userId } = input;
+  const next = parseInput(orgRoleSchema, input.role, 'role');
   return inTransaction(db, async (client) => {
     const owners = await lockOwners(client, orgId);
     const before = await lockMember(client, orgId, userId);
@@ -112,7 +114,8 @@ export async function setMemberRole(db: Db, actor: Actor, orgId: string, userId:
 }
 
 /** Removes a member and their roles in the organization's workspaces; never the last owner. */
-export async function removeMember(db: Db, actor: Actor, orgId: string, userId: string): Promise<Member> {
+export async function removeMember(db: Db, actor: Actor, input: OrgRef & { userId: string }): Promise<Member> {
+  const { orgId, userId } = input;
   return inTransaction(db, async (client) => {
     const owners = await lockOwners(client, orgId);
     const before = await lockMember(client, orgId, userId);

@@ -5,7 +5,7 @@ import { createApiKey, type CreatedApiKey } from '../keys/store.js';
 import { recordAudit } from './audit.js';
 import { inTransaction, type Db, type Queryable } from './db.js';
 import { parseInput, TenancyError } from './errors.js';
-import { SLUG_PATTERN, createOrganizationSchema, renameOrganizationSchema, type Actor, type CreateOrganizationInput, type OrgRole } from './schemas.js';
+import { SLUG_PATTERN, createOrganizationSchema, renameOrganizationSchema, type Actor, type CreateOrganizationInput, type OrgRef, type OrgRole } from './schemas.js';
 import type { WorkspaceRecord } from './workspaces.js';
 
 export { SLUG_PATTERN } from './schemas.js';
@@ -37,7 +37,8 @@ const toOrganization = (r: OrgRow): Organization => ({ id: r.id, name: r.name, c
  * Creates an organization owned by `ownerUserId`, with the default plan (`free`, no
  * quota). Conflict on `name` when the name is taken (case-insensitive).
  */
-export async function createOrganization(db: Db, actor: Actor, input: CreateOrganizationInput, ownerUserId: string): Promise<Organization> {
+export async function createOrganization(db: Db, actor: Actor, input: CreateOrganizationInput & { ownerUserId: string }): Promise<Organization> {
+  const { ownerUserId } = input;
   const { name } = parseInput(createOrganizationSchema, input);
   return inTransaction(db, async (client) => {
     const { rows } = await client.query<OrgRow>('INSERT INTO organizations (id, name) VALUES ($1, $2) RETURNING id, name, created_at', [newId('org'), name]);
@@ -56,7 +57,8 @@ export async function createOrganization(db: Db, actor: Actor, input: CreateOrga
   });
 }
 
-export async function renameOrganization(db: Db, actor: Actor, orgId: string, input: CreateOrganizationInput): Promise<Organization> {
+export async function renameOrganization(db: Db, actor: Actor, input: OrgRef & CreateOrganizationInput): Promise<Organization> {
+  const { orgId } = input;
   const { name } = parseInput(renameOrganizationSchema, input);
   return inTransaction(db, async (client) => {
     const before = await lockOrganization(client, orgId);

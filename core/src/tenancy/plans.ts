@@ -1,7 +1,7 @@
 import { recordAudit } from './audit.js';
 import { inTransaction, type Db, type Queryable } from './db.js';
 import { parseInput, TenancyError } from './errors.js';
-import { updatePlanSchema, type Actor, type UpdatePlanInput } from './schemas.js';
+import { updatePlanSchema, type Actor, type OrgRef, type UpdatePlanInput } from './schemas.js';
 
 export interface Plan {
   orgId: string;
@@ -43,8 +43,9 @@ export async function getPlan(db: Queryable, orgId: string): Promise<Plan | null
  * Changes the plan and its limits; omitted fields keep their value, `null` removes a
  * limit. An organization without a plan row gets one.
  */
-export async function updatePlan(db: Db, actor: Actor, orgId: string, input: UpdatePlanInput): Promise<Plan> {
-  const patch = parseInput(updatePlanSchema, input);
+export async function updatePlan(db: Db, actor: Actor, input: OrgRef & UpdatePlanInput): Promise<Plan> {
+  const { orgId, ...fields } = input;
+  const patch = parseInput(updatePlanSchema, fields);
   return inTransaction(db, async (client) => {
     const org = await client.query('SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE', [orgId]);
     if (org.rowCount === 0) throw new TenancyError('not_found', 'organization not found', { field: 'orgId' });

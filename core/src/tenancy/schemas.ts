@@ -41,6 +41,17 @@ export const workspaceKeyScopesSchema = z
   .min(1)
   .transform((scopes) => WORKSPACE_KEY_SCOPES.filter((s) => scopes.includes(s)));
 
+/** An organization an operation acts in. */
+export interface OrgRef {
+  orgId: string;
+}
+
+/** A workspace an operation acts in, with the organization it must belong to. */
+export interface WorkspaceRef {
+  orgId: string;
+  workspaceId: string;
+}
+
 /** Who performs a change; recorded in the audit log. */
 export const actorSchema = z.object({
   type: z.enum(ACTOR_TYPES),

@@ -58,8 +58,9 @@ const snapshot = (t: PersonalTokenInfo): Record<string, unknown> => ({
 });
 
 /** Creates a personal token for `userId`; the secret is in the result only. */
-export async function createPersonalToken(db: Db, actor: Actor, userId: string, input: CreatePersonalTokenInput): Promise<{ id: string; token: string; prefix: string }> {
-  const { name, expiresAt } = parseInput(createPersonalTokenSchema, input);
+export async function createPersonalToken(db: Db, actor: Actor, input: { userId: string } & CreatePersonalTokenInput): Promise<{ id: string; token: string; prefix: string }> {
+  const { userId, ...fields } = input;
+  const { name, expiresAt } = parseInput(createPersonalTokenSchema, fields);
   const { secret, prefix, hash } = generateSecret('pat');
   return inTransaction(db, async (client) => {
     const { rows } = await client.query<TokenRow>(
@@ -82,7 +83,8 @@ export async function listPersonalTokens(db: Queryable, userId: string): Promise
  * Revokes one of the user's tokens; not_found when `tokenId` is not theirs. Revoking a
  * revoked token changes nothing and records nothing.
  */
-export async function revokePersonalToken(db: Db, actor: Actor, userId: string, tokenId: string): Promise<PersonalTokenInfo> {
+export async function revokePersonalToken(db: Db, actor: Actor, input: { userId: string; tokenId: string }): Promise<PersonalTokenInfo> {
+  const { userId, tokenId } = input;
   return inTransaction(db, async (client) => {
     const found = await client.query<TokenRow>(`SELECT ${COLUMNS} FROM personal_tokens WHERE id = $1 AND user_id = $2 FOR UPDATE`, [tokenId, userId]);
     if (!found.rows[0]) throw new TenancyError('not_found', 'token not found', { field: 'tokenId' });

@@ -1,7 +1,7 @@
 import { recordAudit } from './audit.js';
 import { inTransaction, type Db, type Queryable } from './db.js';
 import { parseInput, TenancyError } from './errors.js';
-import { workspaceRoleSchema, type Actor, type OrgRole, type WorkspaceRole } from './schemas.js';
+import { workspaceRoleSchema, type Actor, type OrgRole, type WorkspaceRef, type WorkspaceRole } from './schemas.js';
 import { lockWorkspace } from './workspaces.js';
 
 export interface WorkspaceMember {
@@ -46,10 +46,11 @@ export async function listWorkspaceMembers(db: Queryable, orgId: string, workspa
  * a member of the organization (not_found otherwise). Setting the role the user already
  * holds changes nothing and records nothing.
  */
-export async function setWorkspaceMember(db: Db, actor: Actor, orgId: string, workspaceId: string, userId: string, role: WorkspaceRole): Promise<WorkspaceMember> {
-  const next = parseInput(workspaceRoleSchema, role, 'role');
+export async function setWorkspaceMember(db: Db, actor: Actor, input: WorkspaceRef & { userId: string; role: WorkspaceRole }): Promise<WorkspaceMember> {
+  const { orgId, workspaceId, userId } = input;
+  const next = parseInput(workspaceRoleSchema, input.role, 'role');
   return inTransaction(db, async (client) => {
-    await lockWorkspace(client, orgId, workspaceId, 'SHARE');
+    await lockWorkspace(client, { orgId, workspaceId }, 'SHARE');
     // Locking the org membership keeps a concurrent removeMember from leaving a stray workspace role.
     const member = await client.query<{ role: OrgRole; email: string; name: string }>(
       `SELECT m.role, u.email, u.name FROM org_members m JOIN users u ON u.id = m.user_id
@@ -81,9 +82,10 @@ export async function setWorkspaceMember(db: Db, actor: Actor, orgId: string, wo
 }
 
 /** Takes a user's role in one workspace away; not_found when the user holds none there. */
-export async function removeWorkspaceMember(db: Db, actor: Actor, orgId: string, workspaceId: string, userId: string): Promise<void> {
+export async function removeWorkspaceMember(db: Db, actor: Actor, input: WorkspaceRef & { userId: string }): Promise<void> {
+  const { orgId, workspaceId, userId } = input;
   await inTransaction(db, async (client) => {
-    await lockWorkspace(client, orgId, workspaceId, 'SHARE');
+    await lockWorkspace(client, { orgId, workspaceId }, 'SHARE');
     const { rows } = await client.query<{ role: WorkspaceRole }>('DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 RETURNING role', [workspaceId, userId]);
     if (!rows[0]) throw new TenancyError('not_found', 'the user has no role in this workspace', { field: 'userId' });
     await recordAudit(client, {

@@ -2,7 +2,7 @@ import { newId } from '../ids.js';
 import { recordAudit } from './audit.js';
 import { inTransaction, type Db, type Queryable } from './db.js';
 import { parseInput, TenancyError } from './errors.js';
-import { createWorkspaceSchema, updateWorkspaceSchema, type Actor, type CreateWorkspaceInput, type UpdateWorkspaceInput } from './schemas.js';
+import { createWorkspaceSchema, updateWorkspaceSchema, type Actor, type CreateWorkspaceInput, type UpdateWorkspaceInput, type OrgRef, type WorkspaceRef } from './schemas.js';
 
 export interface WorkspaceRecord {
   id: string;
@@ -39,7 +39,8 @@ const toWorkspace = (r: WorkspaceRow): Workspace => ({
 const snapshot = (w: Workspace): Record<string, unknown> => ({ id: w.id, slug: w.slug, name: w.name, retentionDays: w.retentionDays });
 
 /** Creates a workspace; conflict on `slug` when the organization already has one by that slug. */
-export async function createWorkspace(db: Db, actor: Actor, orgId: string, input: CreateWorkspaceInput): Promise<Workspace> {
+export async function createWorkspace(db: Db, actor: Actor, input: OrgRef & CreateWorkspaceInput): Promise<Workspace> {
+  const { orgId } = input;
   const { slug, name, retentionDays } = parseInput(createWorkspaceSchema, input);
   return inTransaction(db, async (client) => {
     const { rows } = await client.query<WorkspaceRow>(
@@ -71,7 +72,8 @@ export async function getWorkspaceBySlug(db: Queryable, orgId: string, slug: str
 }
 
 /** Locks the workspace row for the transaction; not_found unless it exists in `orgId`. */
-export async function lockWorkspace(client: Queryable, orgId: string, workspaceId: string, mode: 'UPDATE' | 'SHARE' = 'UPDATE'): Promise<Workspace> {
+export async function lockWorkspace(client: Queryable, ref: WorkspaceRef, mode: 'UPDATE' | 'SHARE' = 'UPDATE'): Promise<Workspace> {
+  const { orgId, workspaceId } = ref;
   const { rows } = await client.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE id = $1 AND org_id = $2 FOR ${mode === 'UPDATE' ? 'UPDATE' : 'SHARE'}`, [
     workspaceId,
     orgId,
@@ -80,10 +82,11 @@ export async function lockWorkspace(client: Queryable, orgId: string, workspaceI
   return toWorkspace(rows[0]);
 }
 
-export async function updateWorkspace(db: Db, actor: Actor, orgId: string, workspaceId: string, input: UpdateWorkspaceInput): Promise<Workspace> {
-  const patch = parseInput(updateWorkspaceSchema, input);
+export async function updateWorkspace(db: Db, actor: Actor, input: WorkspaceRef & UpdateWorkspaceInput): Promise<Workspace> {
+  const { orgId, workspaceId, ...fields } = input;
+  const patch = parseInput(updateWorkspaceSchema, fields);
   return inTransaction(db, async (client) => {
-    const before = await lockWorkspace(client, orgId, workspaceId);
+    const before = await lockWorkspace(client, { orgId, workspaceId });
     const { rows } = await client.query<WorkspaceRow>(
       `UPDATE workspaces SET name = COALESCE($3, name), retention_days = COALESCE($4, retention_days) WHERE id = $1 AND org_id = $2 RETURNING ${COLUMNS}`,
       [workspaceId, orgId, patch.name ?? null, patch.retentionDays ?? null],
@@ -98,9 +101,10 @@ export async function updateWorkspace(db: Db, actor: Actor, orgId: string, works
  * Deletes a workspace with its API keys and workspace memberships (ON DELETE CASCADE).
  * Its spans in ClickHouse are left to retention.
  */
-export async function deleteWorkspace(db: Db, actor: Actor, orgId: string, workspaceId: string): Promise<Workspace> {
+export async function deleteWorkspace(db: Db, actor: Actor, ref: WorkspaceRef): Promise<Workspace> {
+  const { orgId, workspaceId } = ref;
   return inTransaction(db, async (client) => {
-    const before = await lockWorkspace(client, orgId, workspaceId);
+    const before = await lockWorkspace(client, ref);
     await client.query('DELETE FROM workspaces WHERE id = $1 AND org_id = $2', [workspaceId, orgId]);
     await recordAudit(client, { orgId, actor, action: 'workspace.delete', targetType: 'workspace', targetId: workspaceId, before: snapshot(before) });
     return before;

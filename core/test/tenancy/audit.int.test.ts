@@ -9,19 +9,19 @@ let org: Organization;
 beforeAll(async () => {
   env = await createTestEnv();
   const owner = await createUser(env.pool, { email: `${unique('owner')}@example.com`, name: 'Owner' });
-  org = await createOrganization(env.pool, admin(owner.id), { name: unique('org') }, owner.id);
+  org = await createOrganization(env.pool, admin(owner.id), { name: unique('org'), ownerUserId: owner.id });
 });
 afterAll(async () => env?.cleanup());
 
 describe('listAudit', () => {
   it('pages newest first without gaps or repeats, also across entries of one transaction (same created_at)', async () => {
-    const o = await createOrganization(env.pool, { type: 'system', id: 'test' }, { name: unique('paged') }, (await createUser(env.pool, { email: `${unique('p')}@example.com`, name: '' })).id);
+    const o = await createOrganization(env.pool, { type: 'system', id: 'test' }, { name: unique('paged'), ownerUserId: (await createUser(env.pool, { email: `${unique('p')}@example.com`, name: '' })).id });
     const client = await env.pool.connect();
     await client.query('BEGIN');
     for (let i = 0; i < 7; i++) await recordAudit(client, { orgId: o.id, actor: { type: 'system', id: 'test' }, action: 'test.same_tx', targetType: 'thing', targetId: `t${i}` });
     await client.query('COMMIT');
     client.release();
-    for (let i = 0; i < 4; i++) await createWorkspace(env.pool, admin(), o.id, { slug: `ws${i}` });
+    for (let i = 0; i < 4; i++) await createWorkspace(env.pool, admin(), { orgId: o.id, slug: `ws${i}` });
 
     const all = await listAudit(env.pool, o.id, { limit: 1000 });
     expect(all.entries).toHaveLength(12);
@@ -41,8 +41,8 @@ describe('listAudit', () => {
   });
 
   it('filters by actor, action, target and time, and never shows another organization', async () => {
-    const ws = await createWorkspace(env.pool, admin('usr_filter'), org.id, { slug: unique('f') });
-    await updateWorkspace(env.pool, admin('usr_other'), org.id, ws.id, { name: 'renamed' });
+    const ws = await createWorkspace(env.pool, admin('usr_filter'), { orgId: org.id, slug: unique('f') });
+    await updateWorkspace(env.pool, admin('usr_other'), { orgId: org.id, workspaceId: ws.id, name: 'renamed' });
     const byActor = await listAudit(env.pool, org.id, { actorId: 'usr_filter' });
     expect(byActor.entries.map((e) => e.action)).toEqual(['workspace.create']);
     const byTarget = await listAudit(env.pool, org.id, { targetType: 'workspace', targetId: ws.id });
@@ -51,7 +51,7 @@ describe('listAudit', () => {
     expect((await listAudit(env.pool, org.id, { from: new Date(Date.now() + 60_000) })).entries).toEqual([]);
     expect((await listAudit(env.pool, org.id, { to: '2000-01-01T00:00:00Z' })).entries).toEqual([]);
     expect((await listAudit(env.pool, org.id, { from: String(Date.now() - 60_000) })).entries.length).toBeGreaterThan(0);
-    const other = await createOrganization(env.pool, admin(), { name: unique('other') }, (await createUser(env.pool, { email: `${unique('o')}@example.com`, name: '' })).id);
+    const other = await createOrganization(env.pool, admin(), { name: unique('other'), ownerUserId: (await createUser(env.pool, { email: `${unique('o')}@example.com`, name: '' })).id });
     expect((await listAudit(env.pool, other.id)).entries.map((e) => e.action)).toEqual(['org.create']);
   });
 
@@ -110,8 +110,8 @@ describe('auditToCsv', () => {
   });
 
   it('exports real entries from the database', async () => {
-    const ws = await createWorkspace(env.pool, admin(), org.id, { slug: unique('csv') });
-    await updateWorkspace(env.pool, admin(), org.id, ws.id, { name: '=1+1, "quoted"' });
+    const ws = await createWorkspace(env.pool, admin(), { orgId: org.id, slug: unique('csv') });
+    await updateWorkspace(env.pool, admin(), { orgId: org.id, workspaceId: ws.id, name: '=1+1, "quoted"' });
     const { entries } = await listAudit(env.pool, org.id, { targetId: ws.id });
     const lines = auditToCsv(entries).split('\r\n');
     expect(lines).toHaveLength(4);

@@ -95,13 +95,13 @@ describe('bootstrapOrganization', () => {
 describe("operations inside a caller's transaction", () => {
   it('undo only their own part when they fail, leaving the caller free to continue and commit', async () => {
     const owner = await createUser(env.pool, { email: `${unique('tx')}@example.com`, name: '' });
-    const org = await createOrganization(env.pool, { type: 'system', id: 'test' }, { name: unique('tx') }, owner.id);
+    const org = await createOrganization(env.pool, { type: 'system', id: 'test' }, { name: unique('tx'), ownerUserId: owner.id });
     const client = await env.pool.connect();
     try {
       await client.query('BEGIN');
-      await createWorkspace(client, { type: 'system', id: 'test' }, org.id, { slug: 'one' });
-      await expectTenancyError(createWorkspace(client, { type: 'system', id: 'test' }, org.id, { slug: 'one' }), 'conflict', 'slug');
-      await createWorkspace(client, { type: 'system', id: 'test' }, org.id, { slug: 'two' });
+      await createWorkspace(client, { type: 'system', id: 'test' }, { orgId: org.id, slug: 'one' });
+      await expectTenancyError(createWorkspace(client, { type: 'system', id: 'test' }, { orgId: org.id, slug: 'one' }), 'conflict', 'slug');
+      await createWorkspace(client, { type: 'system', id: 'test' }, { orgId: org.id, slug: 'two' });
       await client.query('COMMIT');
     } finally {
       client.release();
@@ -113,7 +113,7 @@ describe("operations inside a caller's transaction", () => {
   it('refuse a client that is not inside a transaction', async () => {
     const client = await env.pool.connect();
     try {
-      await expect(createWorkspace(client, { type: 'system', id: 'test' }, 'org_x', { slug: 'dev' })).rejects.toMatchObject({ code: '25P01' });
+      await expect(createWorkspace(client, { type: 'system', id: 'test' }, { orgId: 'org_x', slug: 'dev' })).rejects.toMatchObject({ code: '25P01' });
     } finally {
       client.release();
     }

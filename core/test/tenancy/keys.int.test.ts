@@ -30,15 +30,15 @@ let prod: Workspace;
 beforeAll(async () => {
   env = await createTestEnv();
   owner = await createUser(env.pool, { email: `${unique('owner')}@example.com`, name: 'Owner' });
-  org = await createOrganization(env.pool, admin(owner.id), { name: unique('org') }, owner.id);
-  dev = await createWorkspace(env.pool, admin(owner.id), org.id, { slug: 'dev' });
-  prod = await createWorkspace(env.pool, admin(owner.id), org.id, { slug: 'prod' });
+  org = await createOrganization(env.pool, admin(owner.id), { name: unique('org'), ownerUserId: owner.id });
+  dev = await createWorkspace(env.pool, admin(owner.id), { orgId: org.id, slug: 'dev' });
+  prod = await createWorkspace(env.pool, admin(owner.id), { orgId: org.id, slug: 'prod' });
 });
 afterAll(async () => env?.cleanup());
 
 describe('workspace keys', () => {
   it('creates a key that resolves to its workspace, audited without the secret or hash', async () => {
-    const { result: key, entry } = await oneAudit(env.pool, () => createWorkspaceKey(env.pool, admin(owner.id), org.id, dev.id, { name: 'ci', scopes: ['read', 'ingest', 'read'] }));
+    const { result: key, entry } = await oneAudit(env.pool, () => createWorkspaceKey(env.pool, admin(owner.id), { orgId: org.id, workspaceId: dev.id, name: 'ci', scopes: ['read', 'ingest', 'read'] }));
     expect(key.scopes).toEqual(['ingest', 'read']);
     expect(key.key.startsWith(key.prefix)).toBe(true);
     expect(await findApiKeyByHash(env.pool, hashSecret(key.key))).toMatchObject({ keyId: key.id, orgId: org.id, workspaceId: dev.id, scopes: ['ingest', 'read'] });
@@ -48,7 +48,7 @@ describe('workspace keys', () => {
   });
 
   it('lists keys without secrets or hashes', async () => {
-    const key = await createWorkspaceKey(env.pool, admin(owner.id), org.id, prod.id, { name: 'listed', scopes: ['ingest'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const key = await createWorkspaceKey(env.pool, admin(owner.id), { orgId: org.id, workspaceId: prod.id, name: 'listed', scopes: ['ingest'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
     const listed = await listKeys(env.pool, org.id, prod.id);
     const info = listed.find((k) => k.id === key.id);
     expect(info).toMatchObject({ name: 'listed', prefix: key.prefix, scopes: ['ingest'], createdBy: owner.id, revokedAt: null, lastUsedAt: null });
@@ -58,56 +58,56 @@ describe('workspace keys', () => {
   });
 
   it('rejects scopes outside ingest/read, an empty scope list, a past expiry and a bad name, naming the field', async () => {
-    await expectTenancyError(createWorkspaceKey(env.pool, admin(), org.id, dev.id, { name: 'x', scopes: ['usage' as 'read'] }), 'invalid', 'scopes.0');
-    await expectTenancyError(createWorkspaceKey(env.pool, admin(), org.id, dev.id, { name: 'x', scopes: [] }), 'invalid', 'scopes');
-    await expectTenancyError(createWorkspaceKey(env.pool, admin(), org.id, dev.id, { name: 'x', scopes: ['read'], expiresAt: new Date(Date.now() - 1000) }), 'invalid', 'expiresAt');
-    await expectTenancyError(createWorkspaceKey(env.pool, admin(), org.id, dev.id, { name: '', scopes: ['read'] }), 'invalid', 'name');
+    await expectTenancyError(createWorkspaceKey(env.pool, admin(), { orgId: org.id, workspaceId: dev.id, name: 'x', scopes: ['usage' as 'read'] }), 'invalid', 'scopes.0');
+    await expectTenancyError(createWorkspaceKey(env.pool, admin(), { orgId: org.id, workspaceId: dev.id, name: 'x', scopes: [] }), 'invalid', 'scopes');
+    await expectTenancyError(createWorkspaceKey(env.pool, admin(), { orgId: org.id, workspaceId: dev.id, name: 'x', scopes: ['read'], expiresAt: new Date(Date.now() - 1000) }), 'invalid', 'expiresAt');
+    await expectTenancyError(createWorkspaceKey(env.pool, admin(), { orgId: org.id, workspaceId: dev.id, name: '', scopes: ['read'] }), 'invalid', 'name');
   });
 
   it("refuses creating or listing keys in another organization's workspace", async () => {
-    const other = await createOrganization(env.pool, admin(owner.id), { name: unique('other') }, owner.id);
-    await expectTenancyError(createWorkspaceKey(env.pool, admin(), other.id, dev.id, { name: 'x', scopes: ['read'] }), 'not_found', 'workspaceId');
+    const other = await createOrganization(env.pool, admin(owner.id), { name: unique('other'), ownerUserId: owner.id });
+    await expectTenancyError(createWorkspaceKey(env.pool, admin(), { orgId: other.id, workspaceId: dev.id, name: 'x', scopes: ['read'] }), 'not_found', 'workspaceId');
     await expectTenancyError(listKeys(env.pool, other.id, dev.id), 'not_found', 'workspaceId');
   });
 
   it('revokes a key with one key.revoke entry, after which it no longer resolves; revoking again records nothing', async () => {
-    const key = await createWorkspaceKey(env.pool, admin(owner.id), org.id, dev.id, { name: 'doomed', scopes: ['ingest'] });
-    const { result, entry } = await oneAudit(env.pool, () => revokeKey(env.pool, admin(owner.id), org.id, dev.id, key.id));
+    const key = await createWorkspaceKey(env.pool, admin(owner.id), { orgId: org.id, workspaceId: dev.id, name: 'doomed', scopes: ['ingest'] });
+    const { result, entry } = await oneAudit(env.pool, () => revokeKey(env.pool, admin(owner.id), { orgId: org.id, workspaceId: dev.id, keyId: key.id }));
     expect(result.revokedAt).toBeInstanceOf(Date);
     expect(entry).toMatchObject({ action: 'key.revoke', target_id: key.id, before: { revokedAt: null }, after: { name: 'doomed' } });
     expect((entry.after as { revokedAt: string | null }).revokedAt).not.toBeNull();
     expect(await findApiKeyByHash(env.pool, hashSecret(key.key))).toBeNull();
-    const again = await withAudit(env.pool, () => revokeKey(env.pool, admin(owner.id), org.id, dev.id, key.id));
+    const again = await withAudit(env.pool, () => revokeKey(env.pool, admin(owner.id), { orgId: org.id, workspaceId: dev.id, keyId: key.id }));
     expect(again.audit).toHaveLength(0);
   });
 
   it("answers not_found when revoking another workspace's key, and leaves that key working", async () => {
-    const key = await createWorkspaceKey(env.pool, admin(owner.id), org.id, prod.id, { name: 'prod ingest', scopes: ['ingest'] });
-    await expectTenancyError(revokeKey(env.pool, admin(), org.id, dev.id, key.id), 'not_found', 'keyId');
-    const other = await createOrganization(env.pool, admin(owner.id), { name: unique('other') }, owner.id);
-    await expectTenancyError(revokeKey(env.pool, admin(), other.id, prod.id, key.id), 'not_found');
-    await expectTenancyError(revokeKey(env.pool, admin(), org.id, null, key.id), 'not_found');
+    const key = await createWorkspaceKey(env.pool, admin(owner.id), { orgId: org.id, workspaceId: prod.id, name: 'prod ingest', scopes: ['ingest'] });
+    await expectTenancyError(revokeKey(env.pool, admin(), { orgId: org.id, workspaceId: dev.id, keyId: key.id }), 'not_found', 'keyId');
+    const other = await createOrganization(env.pool, admin(owner.id), { name: unique('other'), ownerUserId: owner.id });
+    await expectTenancyError(revokeKey(env.pool, admin(), { orgId: other.id, workspaceId: prod.id, keyId: key.id }), 'not_found');
+    await expectTenancyError(revokeKey(env.pool, admin(), { orgId: org.id, workspaceId: null, keyId: key.id }), 'not_found');
     expect(await findApiKeyByHash(env.pool, hashSecret(key.key))).not.toBeNull();
   });
 });
 
 describe('org usage keys', () => {
   it('creates an org-level usage key listed and revoked with workspaceId null', async () => {
-    const { result: key, entry } = await oneAudit(env.pool, () => createOrgUsageKey(env.pool, admin(owner.id), org.id, { name: 'finance' }));
+    const { result: key, entry } = await oneAudit(env.pool, () => createOrgUsageKey(env.pool, admin(owner.id), { orgId: org.id, name: 'finance' }));
     expect(key.scopes).toEqual(['usage']);
     expect(entry).toMatchObject({ action: 'key.create', after: { workspaceId: null, scopes: ['usage'] } });
     expect(await findApiKeyByHash(env.pool, hashSecret(key.key))).toMatchObject({ orgId: org.id, workspaceId: null, scopes: ['usage'] });
     expect((await listKeys(env.pool, org.id, null)).map((k) => k.id)).toEqual([key.id]);
-    await expectTenancyError(revokeKey(env.pool, admin(), org.id, dev.id, key.id), 'not_found');
-    await revokeKey(env.pool, admin(), org.id, null, key.id);
+    await expectTenancyError(revokeKey(env.pool, admin(), { orgId: org.id, workspaceId: dev.id, keyId: key.id }), 'not_found');
+    await revokeKey(env.pool, admin(), { orgId: org.id, workspaceId: null, keyId: key.id });
     expect(await findApiKeyByHash(env.pool, hashSecret(key.key))).toBeNull();
-    await expectTenancyError(createOrgUsageKey(env.pool, admin(), 'org_missing', { name: 'x' }), 'not_found');
+    await expectTenancyError(createOrgUsageKey(env.pool, admin(), { orgId: 'org_missing', name: 'x' }), 'not_found');
   });
 });
 
 describe('personal tokens', () => {
   it('creates a token that resolves to its user, audited under the user without the secret', async () => {
-    const { result, entry } = await oneAudit(env.pool, () => createPersonalToken(env.pool, admin(owner.id), owner.id, { name: 'laptop' }));
+    const { result, entry } = await oneAudit(env.pool, () => createPersonalToken(env.pool, admin(owner.id), { userId: owner.id, name: 'laptop' }));
     expect(result.token).toMatch(/^cnp_pat_/);
     expect(result.token.startsWith(result.prefix)).toBe(true);
     expect(entry).toMatchObject({ org_id: owner.id, action: 'token.create', target_type: 'personal_token', target_id: result.id, after: { name: 'laptop', prefix: result.prefix } });
@@ -118,7 +118,7 @@ describe('personal tokens', () => {
   });
 
   it('marks a token used at most once a minute', async () => {
-    const { id, token } = await createPersonalToken(env.pool, admin(owner.id), owner.id, { name: 'used' });
+    const { id, token } = await createPersonalToken(env.pool, admin(owner.id), { userId: owner.id, name: 'used' });
     const lastUsed = async (): Promise<Date | null> => (await listPersonalTokens(env.pool, owner.id)).find((t) => t.id === id)!.lastUsedAt;
     expect(await lastUsed()).toBeNull();
     await resolvePersonalToken(env.pool, token);
@@ -133,8 +133,8 @@ describe('personal tokens', () => {
   });
 
   it('stops resolving a revoked token; revoking records one token.revoke entry', async () => {
-    const { id, token } = await createPersonalToken(env.pool, admin(owner.id), owner.id, { name: 'revoked' });
-    const { entry } = await oneAudit(env.pool, () => revokePersonalToken(env.pool, admin(owner.id), owner.id, id));
+    const { id, token } = await createPersonalToken(env.pool, admin(owner.id), { userId: owner.id, name: 'revoked' });
+    const { entry } = await oneAudit(env.pool, () => revokePersonalToken(env.pool, admin(owner.id), { userId: owner.id, tokenId: id }));
     expect(entry).toMatchObject({ org_id: owner.id, action: 'token.revoke', target_id: id, before: { revokedAt: null } });
     expect(await resolvePersonalToken(env.pool, token)).toBeNull();
     expect((await listPersonalTokens(env.pool, owner.id)).find((t) => t.id === id)?.revokedAt).toBeInstanceOf(Date);
@@ -142,13 +142,13 @@ describe('personal tokens', () => {
 
   it("refuses revoking another user's token", async () => {
     const other = await createUser(env.pool, { email: `${unique('other')}@example.com`, name: 'Other' });
-    const { id, token } = await createPersonalToken(env.pool, admin(owner.id), owner.id, { name: 'mine' });
-    await expectTenancyError(revokePersonalToken(env.pool, admin(other.id), other.id, id), 'not_found', 'tokenId');
+    const { id, token } = await createPersonalToken(env.pool, admin(owner.id), { userId: owner.id, name: 'mine' });
+    await expectTenancyError(revokePersonalToken(env.pool, admin(other.id), { userId: other.id, tokenId: id }), 'not_found', 'tokenId');
     expect(await resolvePersonalToken(env.pool, token)).not.toBeNull();
   });
 
   it('stops resolving an expired token and unknown secrets', async () => {
-    const { id, token } = await createPersonalToken(env.pool, admin(owner.id), owner.id, { name: 'short', expiresAt: new Date(Date.now() + 60_000) });
+    const { id, token } = await createPersonalToken(env.pool, admin(owner.id), { userId: owner.id, name: 'short', expiresAt: new Date(Date.now() + 60_000) });
     expect(await resolvePersonalToken(env.pool, token)).not.toBeNull();
     await env.pool.query(`UPDATE personal_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
     expect(await resolvePersonalToken(env.pool, token)).toBeNull();
@@ -157,6 +157,6 @@ describe('personal tokens', () => {
   });
 
   it('refuses a token for an unknown user', async () => {
-    await expectTenancyError(createPersonalToken(env.pool, admin(), 'usr_ghost', { name: 'x' }), 'not_found', 'userId');
+    await expectTenancyError(createPersonalToken(env.pool, admin(), { userId: 'usr_ghost', name: 'x' }), 'not_found', 'userId');
   });
 });

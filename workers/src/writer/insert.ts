@@ -1,4 +1,4 @@
-import { StorageError, type ClickHouse, type SpanBatch } from '@canopy/core';
+import { StorageError, groupsToJsonEachRow, type ClickHouse, type SpanBatch } from '@canopy/core';
 
 /** What became of one ClickHouse insert; expected failures are values, not throws. */
 export type InsertOutcome =
@@ -14,7 +14,7 @@ export type InsertOutcome =
  * collector; they are joined, never parsed.
  */
 export async function insertBatches(clickhouse: ClickHouse, batches: readonly SpanBatch[]): Promise<InsertOutcome> {
-  const text = batches.map((b) => b.rows).join('\n');
+  const text = batches.map((b) => groupsToJsonEachRow(b.groups)).join('\n');
   try {
     await clickhouse.insertJsonEachRow('spans', text);
     return { status: 'ok' };
