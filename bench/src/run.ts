@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { loadConfig } from '@canopy/core';
 import { runIngestBench } from './ingest.js';
+import { runQueueFormatBench } from './queue-format.js';
 
 /**
  * `npm run bench -- [name…] [--spans N]`: runs the named benchmarks (all by default) and
@@ -9,6 +11,8 @@ import { runIngestBench } from './ingest.js';
  */
 const BENCHES: Record<string, (args: { spans: number }) => Promise<Record<string, unknown>>> = {
   ingest: ({ spans }) => runIngestBench({ requests: Math.max(10, Math.round(spans / 500)), spansPerRequest: 500, concurrency: 16 }),
+  'queue-format': ({ spans }) =>
+    runQueueFormatBench({ redisUrl: loadConfig(process.env).redis.url, requests: Math.max(10, Math.round(spans / 2000)), spansPerRequest: 500 }),
   policy: async () => {
     const { runPolicyBench } = (await import('./policy.js')) as { runPolicyBench: () => Promise<Record<string, unknown>> };
     return runPolicyBench();

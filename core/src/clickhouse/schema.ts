@@ -1,4 +1,5 @@
 import { sql, type Sql } from './sql.js';
+import { GENAI_KEYS, TOKEN_KEYS, textExpression, tokenExpression } from '../queries/genai/conventions.js';
 
 /**
  * ClickHouse schema as ordered migrations. Every statement runs on 18.16 and on
@@ -127,6 +128,59 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
         SELECT org_id, workspace_id, batch_id, toDate(ingested_at) AS day, count() AS spans
         FROM ${t(ctx, 'spans')}
         GROUP BY org_id, workspace_id, batch_id, day`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'GenAI calls: one row per span carrying token usage',
+    statements: (ctx) => [
+      // Billing data like usage_daily: `day` is the UTC day the span was accepted, monthly
+      // partitions, kept past span retention. Small: only spans with token attributes.
+      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'genai_spans')} (
+        org_id String,
+        workspace_id String,
+        day Date,
+        timestamp DateTime,
+        trace_id String,
+        span_id String,
+        parent_span_id String,
+        service_name String,
+        name String,
+        status_code UInt8,
+        duration_ns UInt64,
+        size_bytes UInt32,
+        model String,
+        provider String,
+        input_tokens UInt64,
+        output_tokens UInt64,
+        cache_read_tokens UInt64,
+        cache_creation_tokens UInt64,
+        reasoning_tokens UInt64,
+        total_tokens UInt64,
+        uncached_input_tokens UInt64
+      ) ENGINE = MergeTree
+      PARTITION BY toYYYYMM(day)
+      ORDER BY (org_id, workspace_id, day, trace_id, span_id)`,
+      // The token attributes are read with the conventions of queries/genai/conventions.ts.
+      // uncached_input_tokens: input minus cache read/creation (current OTel counts cache
+      // tokens inside input); when input is smaller than the cache tokens the
+      // instrumentation evidently reported input without them (Anthropic's API shape),
+      // so all of input is uncached.
+      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'genai_spans_mv')} TO ${t(ctx, 'genai_spans')} AS
+        SELECT org_id, workspace_id, toDate(ingested_at) AS day, timestamp, trace_id, span_id, parent_span_id,
+               service_name, name, status_code, duration_ns, size_bytes,
+               ${textExpression(GENAI_KEYS.model)} AS model,
+               ${textExpression(GENAI_KEYS.provider)} AS provider,
+               ${tokenExpression(GENAI_KEYS.inputTokens)} AS input_tokens,
+               ${tokenExpression(GENAI_KEYS.outputTokens)} AS output_tokens,
+               ${tokenExpression(GENAI_KEYS.cacheReadTokens)} AS cache_read_tokens,
+               ${tokenExpression(GENAI_KEYS.cacheCreationTokens)} AS cache_creation_tokens,
+               ${tokenExpression(GENAI_KEYS.reasoningTokens)} AS reasoning_tokens,
+               ${tokenExpression(GENAI_KEYS.totalTokens, sql`input_tokens + output_tokens`)} AS total_tokens,
+               if(input_tokens >= cache_read_tokens + cache_creation_tokens,
+                  toUInt64(input_tokens - cache_read_tokens - cache_creation_tokens), input_tokens) AS uncached_input_tokens
+        FROM ${t(ctx, 'spans')}
+        WHERE hasAny(attr_keys, ${TOKEN_KEYS})`,
     ],
   },
 ];

@@ -23,12 +23,17 @@ export const configSchema = z.object({
   CANOPY_COLLECTOR_HOST: z.string().default('0.0.0.0').describe('collector bind address'),
   CANOPY_API_PORT: int(0).default(8080).describe('query API port'),
   CANOPY_API_HOST: z.string().default('0.0.0.0').describe('query API bind address'),
+  CANOPY_API_TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
+    .describe("which proxies the query API believes about a request's source IP (audit log): false, true, a hop count, or addresses/CIDRs (Express `trust proxy`)"),
   CANOPY_MAX_BODY_BYTES: int(1024).default(16 * 1024 * 1024).describe('largest OTLP body accepted, measured after decompression'),
   CANOPY_KEY_CACHE_TTL_MS: int(0).default(60_000).describe('how long a resolved API key is trusted before re-reading Postgres'),
   CANOPY_WORKER_CONCURRENCY: int(1).default(256).describe('jobs a worker holds at once (the upper bound of jobs per ClickHouse insert)'),
-  CANOPY_BATCH_MAX_ROWS: int(1).default(100_000).describe('flush a ClickHouse insert at this many rows'),
+  CANOPY_BATCH_MAX_ROWS: int(1).default(50_000).describe('flush a ClickHouse insert at this many rows'),
   CANOPY_BATCH_MAX_BYTES: int(1024).default(64 * 1024 * 1024).describe('flush a ClickHouse insert at this many bytes'),
-  CANOPY_BATCH_MAX_WAIT_MS: int(1).default(250).describe('flush a ClickHouse insert after this long'),
+  CANOPY_BATCH_MAX_WAIT_MS: int(1).default(1_000).describe('flush a ClickHouse insert after this long (ClickHouse prefers few large inserts; this bounds freshness)'),
   CANOPY_JOB_ATTEMPTS: int(1).default(40).describe('insert attempts per job before it is kept as failed'),
   CANOPY_WORKER_LOCK_DURATION_MS: int(1_000).default(60_000).describe('how long a job stays locked to a worker without renewal'),
   CANOPY_WORKER_STALLED_INTERVAL_MS: int(100).default(30_000).describe('how often jobs of dead workers are moved back to wait'),
@@ -45,7 +50,7 @@ export interface CanopyConfig {
   postgres: { url: string };
   redis: { url: string; queuePrefix: string };
   collector: { port: number; host: string; maxBodyBytes: number; keyCacheTtlMs: number };
-  api: { port: number; host: string };
+  api: { port: number; host: string; trustProxy: boolean | number | string };
   worker: {
     concurrency: number;
     batchMaxRows: number;
@@ -96,7 +101,7 @@ export function loadConfig(env: Record<string, string | undefined>): CanopyConfi
       maxBodyBytes: c.CANOPY_MAX_BODY_BYTES,
       keyCacheTtlMs: c.CANOPY_KEY_CACHE_TTL_MS,
     },
-    api: { port: c.CANOPY_API_PORT, host: c.CANOPY_API_HOST },
+    api: { port: c.CANOPY_API_PORT, host: c.CANOPY_API_HOST, trustProxy: c.CANOPY_API_TRUST_PROXY },
     worker: {
       concurrency: c.CANOPY_WORKER_CONCURRENCY,
       batchMaxRows: c.CANOPY_BATCH_MAX_ROWS,

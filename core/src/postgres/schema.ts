@@ -156,5 +156,24 @@ export const pgMigrations: PgMigration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION canopy_notify_policy_change();
     `,
   },
+  {
+    version: 3,
+    name: 'per-organization model prices',
+    sql: `
+      -- An organization's own prices per model, USD per million tokens, exact decimals.
+      -- Models without an entry use the built-in list (core/src/queries/genai/default-prices.ts).
+      -- NULL cache prices: billed like input.
+      CREATE TABLE model_prices (
+        org_id                   text NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        model                    text NOT NULL,
+        input_per_mtok           numeric(18, 6) NOT NULL CHECK (input_per_mtok >= 0),
+        output_per_mtok          numeric(18, 6) NOT NULL CHECK (output_per_mtok >= 0),
+        cache_read_per_mtok      numeric(18, 6) CHECK (cache_read_per_mtok >= 0),
+        cache_creation_per_mtok  numeric(18, 6) CHECK (cache_creation_per_mtok >= 0),
+        updated_at               timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE UNIQUE INDEX model_prices_org_model ON model_prices (org_id, lower(model));
+    `,
+  },
 ];
 

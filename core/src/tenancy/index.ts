@@ -70,12 +70,13 @@ export {
   listWorkspaces,
   getWorkspace,
   getWorkspaceBySlug,
+  lookupWorkspace,
   updateWorkspace,
   deleteWorkspace,
   type Workspace,
   type WorkspaceRecord,
 } from './workspaces.js';
-export { listMembers, getMember, addMember, setMemberRole, removeMember, type Member, type MemberWorkspaceRole } from './members.js';
+export { listMembers, getMember, addMember, setMemberRole, removeMember, type Member, type MemberWorkspaceRole, type MemberCheck } from './members.js';
 export { inviteMember, listInvitations, revokeInvitation, acceptInvitation, INVITATION_TTL_DAYS, type Invitation } from './invitations.js';
 export { setWorkspaceMember, removeWorkspaceMember, listWorkspaceMembers, type WorkspaceMember } from './workspace-members.js';
 export { createWorkspaceKey, createOrgUsageKey, listKeys, revokeKey, type ApiKeyInfo } from './keys.js';

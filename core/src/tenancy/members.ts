@@ -93,15 +93,23 @@ export async function addMember(db: Db, actor: Actor, input: OrgRef & AddMemberI
 }
 
 /**
+ * Called with the member as locked, before anything changes; throws to refuse. Lets a
+ * caller decide on the member's current role (the API: only an owner may touch an
+ * owner) without a window in which that role could change.
+ */
+export type MemberCheck = (current: Member) => void;
+
+/**
  * Changes a member's org role. Demoting the last owner fails with `last_owner`. Setting
  * the role the member already has changes nothing and records nothing.
  */
-export async function setMemberRole(db: Db, actor: Actor, input: OrgRef & { userId: string; role: OrgRole }): Promise<Member> {
+export async function setMemberRole(db: Db, actor: Actor, input: OrgRef & { userId: string; role: OrgRole; check?: MemberCheck }): Promise<Member> {
   const { orgId, userId } = input;
   const next = parseInput(orgRoleSchema, input.role, 'role');
   return inTransaction(db, async (client) => {
     const owners = await lockOwners(client, orgId);
     const before = await lockMember(client, orgId, userId);
+    input.check?.(before);
     if (before.role === next) return before;
     if (before.role === 'owner' && owners.length <= 1) {
       throw new TenancyError('last_owner', 'an organization needs at least one owner: make someone else owner first', { field: 'role' });
@@ -114,11 +122,12 @@ export async function setMemberRole(db: Db, actor: Actor, input: OrgRef & { user
 }
 
 /** Removes a member and their roles in the organization's workspaces; never the last owner. */
-export async function removeMember(db: Db, actor: Actor, input: OrgRef & { userId: string }): Promise<Member> {
+export async function removeMember(db: Db, actor: Actor, input: OrgRef & { userId: string; check?: MemberCheck }): Promise<Member> {
   const { orgId, userId } = input;
   return inTransaction(db, async (client) => {
     const owners = await lockOwners(client, orgId);
     const before = await lockMember(client, orgId, userId);
+    input.check?.(before);
     if (before.role === 'owner' && owners.length <= 1) {
       throw new TenancyError('last_owner', 'the last owner cannot leave the organization', { field: 'userId' });
     }

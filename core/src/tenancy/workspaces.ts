@@ -65,6 +65,16 @@ export async function getWorkspace(db: Queryable, orgId: string, workspaceId: st
   return rows[0] ? toWorkspace(rows[0]) : null;
 }
 
+/**
+ * The workspace by id alone, whatever its organization: what the query API uses to find
+ * the organization of a workspace named in a URL, before it checks the caller's access
+ * to that organization. Everything else wants getWorkspace, which checks the org.
+ */
+export async function lookupWorkspace(db: Queryable, workspaceId: string): Promise<Workspace | null> {
+  const { rows } = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE id = $1`, [workspaceId]);
+  return rows[0] ? toWorkspace(rows[0]) : null;
+}
+
 /** Like getWorkspace, by slug. */
 export async function getWorkspaceBySlug(db: Queryable, orgId: string, slug: string): Promise<Workspace | null> {
   const { rows } = await db.query<WorkspaceRow>(`SELECT ${COLUMNS} FROM workspaces WHERE org_id = $1 AND slug = $2`, [orgId, slug]);

@@ -23,8 +23,8 @@ export interface NodeProcess {
 }
 
 /** Runs a Node script (a built service's dist/main.js, a fixture) with extra environment. */
-export function startNodeProcess(script: string, env: Record<string, string>, options: { echo?: boolean } = {}): NodeProcess {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startNodeProcess(script: string, env: Record<string, string>, options: { echo?: boolean; nodeArgs?: string[] } = {}): NodeProcess {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const collect = (chunk: Buffer): void => {
     out += chunk.toString();

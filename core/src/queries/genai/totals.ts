@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { big, costPico, countJson, formatUsd } from './money.js';
+import type { TokenRow } from './calls.js';
+import type { PriceBook } from './prices.js';
+
+/** Running sums of counted GenAI calls and their cost, exact. */
+export interface TokenTotals {
+  calls: bigint;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  cacheReadTokens: bigint;
+  cacheCreationTokens: bigint;
+  reasoningTokens: bigint;
+  totalTokens: bigint;
+  costPico: bigint;
+  /** calls whose model has no price (their cost counts as 0) */
+  unpricedCalls: bigint;
+}
+
+export const emptyTotals = (): TokenTotals => ({
+  calls: 0n,
+  inputTokens: 0n,
+  outputTokens: 0n,
+  cacheReadTokens: 0n,
+  cacheCreationTokens: 0n,
+  reasoningTokens: 0n,
+  totalTokens: 0n,
+  costPico: 0n,
+  unpricedCalls: 0n,
+});
+
+/** Adds one ClickHouse row of TOKEN_SUMS for `model`, priced with the book. */
+export function addTokenRow(into: TokenTotals, row: TokenRow, model: string, prices: PriceBook): void {
+  const t = {
+    uncachedInputTokens: big(row.uncached_input_tokens_sum),
+    outputTokens: big(row.output_tokens_sum),
+    cacheReadTokens: big(row.cache_read_tokens_sum),
+    cacheCreationTokens: big(row.cache_creation_tokens_sum),
+  };
+  const calls = big(row.calls);
+  into.calls += calls;
+  into.inputTokens += big(row.input_tokens_sum);
+  into.outputTokens += t.outputTokens;
+  into.cacheReadTokens += t.cacheReadTokens;
+  into.cacheCreationTokens += t.cacheCreationTokens;
+  into.reasoningTokens += big(row.reasoning_tokens_sum);
+  into.totalTokens += big(row.total_tokens_sum);
+  const price = prices.lookup(model);
+  if (price) into.costPico += costPico(t, price);
+  else into.unpricedCalls += calls;
+}
+
+export function addTotals(into: TokenTotals, other: TokenTotals): void {
+  for (const k of Object.keys(into) as Array<keyof TokenTotals>) into[k] += other[k];
+}
+
+export const tokenMeasuresSchema = z.object({
+  calls: z.number().int().describe('GenAI calls counted (wrapper spans excluded)'),
+  inputTokens: z.number().int().describe('input tokens, cache read/creation included'),
+  outputTokens: z.number().int().describe('output tokens, reasoning included'),
+  cacheReadTokens: z.number().int(),
+  cacheCreationTokens: z.number().int(),
+  reasoningTokens: z.number().int(),
+  totalTokens: z.number().int(),
+  costUsd: z.string().describe('exact decimal USD'),
+  unpricedCalls: z.number().int().describe('calls of models without a price; their cost is not in costUsd'),
+});
+export type TokenMeasures = z.infer<typeof tokenMeasuresSchema>;
+
+export function tokenMeasures(t: TokenTotals): TokenMeasures {
+  return {
+    calls: countJson(t.calls),
+    inputTokens: countJson(t.inputTokens),
+    outputTokens: countJson(t.outputTokens),
+    cacheReadTokens: countJson(t.cacheReadTokens),
+    cacheCreationTokens: countJson(t.cacheCreationTokens),
+    reasoningTokens: countJson(t.reasoningTokens),
+    totalTokens: countJson(t.totalTokens),
+    costUsd: formatUsd(t.costPico),
+    unpricedCalls: countJson(t.unpricedCalls),
+  };
+}
