@@ -1,4 +1,4 @@
-import { ConfigError, StorageError, isNetworkError } from '@canopy/core';
+import { ConfigError, StorageError, TenancyError, isNetworkError } from '@canopy/core';
 
 /** An expected failure of a command: printed as its message, never with a stack. */
 export class CliError extends Error {
@@ -40,6 +40,8 @@ export function describeError(err: unknown, context: { postgresUrl?: string | un
   if (err instanceof CliError) return err;
   if (err instanceof ConfigError) return new CliError(err.message);
   if (err instanceof StorageError) return new CliError(err.message);
+  // The organization model's expected refusals (taken, unknown, last owner, bad value) carry a clear message.
+  if (err instanceof TenancyError) return new CliError(err.message);
   const where = context.postgresUrl ? ` at ${redactUrl(context.postgresUrl)}` : '';
   const pgCode = pgErrorCode(err);
   if (pgCode && PG_SCHEMA_MISSING.has(pgCode)) {

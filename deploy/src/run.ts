@@ -2,7 +2,9 @@ import { loadConfig } from '@canopy/core';
 import { bootstrap, bootstrapHelp } from './commands/bootstrap.js';
 import { config, configHelp } from './commands/config.js';
 import { keys, keysHelp } from './commands/keys.js';
+import { members, membersHelp } from './commands/members.js';
 import { migrate, migrateHelp } from './commands/migrate.js';
+import { users, usersHelp } from './commands/users.js';
 import { CliError, describeError, usageError } from './errors.js';
 import type { CommandContext } from './io.js';
 
@@ -14,8 +16,10 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   migrate: { summary: 'apply ClickHouse and Postgres migrations', help: migrateHelp, run: migrate },
-  bootstrap: { summary: 'create an organization, its workspaces and their first keys', help: bootstrapHelp, run: bootstrap },
+  bootstrap: { summary: 'create an organization, its workspaces, first keys, owner and billing user', help: bootstrapHelp, run: bootstrap },
   keys: { summary: 'create, list and revoke workspace API keys', help: keysHelp, run: keys },
+  users: { summary: 'add a user, optionally to an organization', help: usersHelp, run: users },
+  members: { summary: "change a member's role in an organization", help: membersHelp, run: members },
   config: { summary: 'list the environment variables Canopy reads', help: configHelp, run: config },
 };
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AllTenants, createPgPool, findApiKeyByHash, hashSecret, sql } from '@canopy/core';
+import { AllTenants, createPgPool, findApiKeyByHash, hashSecret, resolvePersonalToken, sql } from '@canopy/core';
 import { createTestEnv, type TestEnv } from '@canopy/core/testing';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -87,7 +87,12 @@ describe('canopy CLI', () => {
 
   describe('bootstrap', () => {
     const orgName = `acme-${Date.now().toString(36)}`;
-    let output: { org: { id: string; name: string }; workspaces: Array<{ id: string; slug: string; ingestKey: string; readKey: string }> };
+    let output: {
+      org: { id: string; name: string };
+      workspaces: Array<{ id: string; slug: string; ingestKey: string; readKey: string }>;
+      ownerToken: string;
+      billingToken: string;
+    };
 
     beforeAll(async () => {
       const run = await canopy(env.env, ['bootstrap', '--org', orgName, '--workspaces', 'dev,staging,prod', '--json']);
@@ -97,7 +102,9 @@ describe('canopy CLI', () => {
     });
 
     it('prints exactly one JSON object of the contract shape', () => {
-      expect(Object.keys(output).sort()).toEqual(['org', 'workspaces']);
+      expect(Object.keys(output).sort()).toEqual(['billingToken', 'org', 'ownerToken', 'workspaces']);
+      expect(output.ownerToken).toMatch(/^cnp_pat_/);
+      expect(output.billingToken).toMatch(/^cnp_pat_/);
       expect(output.org).toEqual({ id: expect.stringMatching(/^org_/), name: orgName });
       expect(output.workspaces.map((w) => w.slug)).toEqual(['dev', 'staging', 'prod']);
       for (const w of output.workspaces) {
@@ -118,6 +125,26 @@ describe('canopy CLI', () => {
         output.workspaces.flatMap((w) => [w.ingestKey, w.readKey]),
       ]);
       expect(rows[0]?.n).toBe('0'); // the secrets themselves are never stored
+    });
+
+    it('prints personal tokens of an owner and a billing user of the organization', async () => {
+      const roles: Record<string, string> = {};
+      for (const [label, token] of [['owner', output.ownerToken], ['billing', output.billingToken]] as const) {
+        const resolved = await resolvePersonalToken(env.pool, token);
+        expect(resolved).not.toBeNull();
+        const { rows } = await env.pool.query<{ role: string }>('SELECT role FROM org_members WHERE org_id = $1 AND user_id = $2', [output.org.id, resolved!.userId]);
+        roles[label] = rows[0]?.role ?? 'none';
+      }
+      expect(roles).toEqual({ owner: 'owner', billing: 'billing' });
+    });
+
+    it('records every step in the audit log as system/bootstrap', async () => {
+      const { rows } = await env.pool.query<{ action: string; actor: string }>(
+        "SELECT action, actor_type || '/' || actor_id AS actor FROM audit_log WHERE org_id = $1 ORDER BY id",
+        [output.org.id],
+      );
+      expect(new Set(rows.map((r) => r.actor))).toEqual(new Set(['system/bootstrap']));
+      expect(rows.map((r) => r.action)).toEqual(['org.create', 'member.add', ...output.workspaces.flatMap(() => ['workspace.create', 'key.create', 'key.create'])]);
     });
 
     it('refuses an organization name that is taken, in any letter case, with exit 1', async () => {
@@ -173,6 +200,17 @@ describe('canopy CLI', () => {
         expectCleanFailure(await canopy(env.env, ['keys', 'revoke', created.id]), 1, /no active key/);
       });
 
+      it('records key creation and revocation in the audit log as system/cli', async () => {
+        const { rows } = await env.pool.query<{ action: string; actor_id: string }>(
+          'SELECT action, actor_id FROM audit_log WHERE target_id = $1 ORDER BY id',
+          [created.id],
+        );
+        expect(rows).toEqual([
+          { action: 'key.create', actor_id: 'cli' },
+          { action: 'key.revoke', actor_id: 'cli' },
+        ]);
+      });
+
       it('names the workspaces an organization has when the one asked for is unknown', async () => {
         const run = await canopy(env.env, ['keys', 'create', '--org', orgName, '--workspace', 'qa', '--scopes', 'ingest']);
         expectCleanFailure(run, 1, /has no workspace "qa" \(it has: [a-z, ]+\)/);
@@ -183,6 +221,83 @@ describe('canopy CLI', () => {
         expectCleanFailure(await canopy(env.env, ['keys', 'create', '--org', orgName, '--workspace', 'dev', '--scopes', 'admin']), 2, /unknown scope "admin"/);
         expectCleanFailure(await canopy(env.env, ['keys', 'create', '--org', orgName, '--workspace', 'dev', '--scopes', 'usage']), 2, /does not belong on a workspace key/);
       });
+    });
+  });
+
+  describe('users and members', () => {
+    const orgName = `people-${Date.now().toString(36)}`;
+    let orgId: string;
+
+    beforeAll(async () => {
+      const run = await canopy(env.env, ['bootstrap', '--org', orgName, '--workspaces', 'dev', '--owner-email', `boss-${orgName}@example.test`, '--json']);
+      expect(run.stderr).toBe('');
+      orgId = (JSON.parse(run.stdout) as { org: { id: string } }).org.id;
+    });
+
+    const roleOf = async (email: string): Promise<string | undefined> => {
+      const { rows } = await env.pool.query<{ role: string }>(
+        'SELECT m.role FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND lower(u.email) = lower($2)',
+        [orgId, email],
+      );
+      return rows[0]?.role;
+    };
+
+    it('adds a user to an organization with a role and a personal token', async () => {
+      const email = `ann-${orgName}@example.test`;
+      const run = await canopy(env.env, ['users', 'add', '--email', email, '--name', 'Ann', '--org', orgName, '--role', 'admin', '--token', '--json']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const added = JSON.parse(run.stdout) as { id: string; email: string; name: string; role: string; token: string };
+      expect(added).toMatchObject({ email, name: 'Ann', role: 'admin', org: { id: orgId, name: orgName } });
+      expect(await roleOf(email)).toBe('admin');
+      expect(await resolvePersonalToken(env.pool, added.token)).toMatchObject({ userId: added.id });
+    });
+
+    it('adds a user without an organization', async () => {
+      const run = await canopy(env.env, ['users', 'add', '--email', `solo-${orgName}@example.test`]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Created user solo-.*@example\.test \(usr_[^)]+\)$/m);
+    });
+
+    it('refuses a taken email and an unknown organization with exit 1, creating nobody', async () => {
+      expectCleanFailure(await canopy(env.env, ['users', 'add', '--email', `ANN-${orgName}@example.test`]), 1, /a user with this email already exists/);
+      const ghost = `ghost-${orgName}@example.test`;
+      expectCleanFailure(await canopy(env.env, ['users', 'add', '--email', ghost, '--org', 'no-such-org']), 1, /no organization named "no-such-org"/);
+      const { rows } = await env.pool.query('SELECT 1 FROM users WHERE lower(email) = lower($1)', [ghost]);
+      expect(rows).toEqual([]);
+    });
+
+    it('rejects a bad email, an unknown role and --role without --org', async () => {
+      expectCleanFailure(await canopy(env.env, ['users', 'add', '--email', 'not-an-email']), 1, /email/);
+      expectCleanFailure(await canopy(env.env, ['users', 'add', '--email', `x-${orgName}@example.test`, '--org', orgName, '--role', 'emperor']), 2, /unknown role "emperor"/);
+      expectCleanFailure(await canopy(env.env, ['users', 'add', '--email', `y-${orgName}@example.test`, '--role', 'admin']), 2, /--role needs --org/);
+    });
+
+    it("changes a member's role and records it in the audit log", async () => {
+      const email = `ann-${orgName}@example.test`;
+      const run = await canopy(env.env, ['members', 'set-role', '--org', orgName, '--email', email, '--role', 'billing']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`${email} is now billing of ${orgName}`);
+      expect(await roleOf(email)).toBe('billing');
+      const { rows } = await env.pool.query<{ actor_id: string; before: unknown; after: unknown }>(
+        "SELECT actor_id, before, after FROM audit_log WHERE org_id = $1 AND action = 'member.update' ORDER BY id DESC LIMIT 1",
+        [orgId],
+      );
+      expect(rows[0]).toEqual({ actor_id: 'cli', before: { role: 'admin' }, after: { role: 'billing' } });
+    });
+
+    it('never demotes the last owner, and says why', async () => {
+      const run = await canopy(env.env, ['members', 'set-role', '--org', orgName, '--email', `boss-${orgName}@example.test`, '--role', 'admin']);
+      expectCleanFailure(run, 1, /at least one owner/);
+      expect(await roleOf(`boss-${orgName}@example.test`)).toBe('owner');
+    });
+
+    it('names what it cannot find', async () => {
+      expectCleanFailure(await canopy(env.env, ['members', 'set-role', '--org', orgName, '--email', 'nobody@example.test', '--role', 'admin']), 1, /no user with email "nobody@example.test"/);
+      expectCleanFailure(await canopy(env.env, ['members', 'set-role', '--org', orgName, '--email', `solo-${orgName}@example.test`, '--role', 'admin']), 1, /not a member/);
+      expectCleanFailure(await canopy(env.env, ['members', 'set-role', '--org', 'no-such-org', '--email', 'x@example.test', '--role', 'admin']), 1, /no organization named/);
+      expectCleanFailure(await canopy(env.env, ['members', 'set-role', '--org', orgName, '--email', 'x@example.test']), 2, /--role is required/);
     });
   });
 
@@ -210,7 +325,7 @@ describe('canopy CLI', () => {
     });
 
     it('prints help for every command', async () => {
-      for (const command of ['migrate', 'bootstrap', 'keys', 'config']) {
+      for (const command of ['migrate', 'bootstrap', 'keys', 'users', 'members', 'config']) {
         const run = await canopy(env.env, [command, '--help']);
         expect(run.code).toBe(0);
         expect(run.stdout).toMatch(/^Usage:/);

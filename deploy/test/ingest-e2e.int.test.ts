@@ -96,7 +96,8 @@ async function storedSpans(workspaceId: string, traceId: string, expected: numbe
 const plainKeyValues = (json: string): Record<string, unknown> =>
   Object.fromEntries((JSON.parse(json) as Array<{ key: string; value: Record<string, unknown> }>).map((kv) => [kv.key, plainValue(kv.value)]));
 
-function checkTrace(rows: StoredSpan[], run: ServiceRun, workspaceId: string, serviceName: string): void {
+function checkTrace(rows: StoredSpan[], run: ServiceRun, expected: { workspaceId: string; serviceName: string }): void {
+  const { workspaceId, serviceName } = expected;
   expect(rows).toHaveLength(3);
   const byId = new Map(rows.map((r) => [r.span_id, r]));
   const root = byId.get(run.rootSpanId)!;
@@ -140,14 +141,14 @@ describe('an OTel SDK service exporting to Canopy', () => {
   it('lands every field of a JSON export (exporter-trace-otlp-http) in ClickHouse, tagged with the key’s workspace', async () => {
     const ws = org.workspaces.dev!;
     const run = await runInstrumentedService('json', ws.ingestKey.key, 'checkout-json');
-    checkTrace(await storedSpans(ws.id, run.traceId, 3), run, ws.id, 'checkout-json');
+    checkTrace(await storedSpans(ws.id, run.traceId, 3), run, { workspaceId: ws.id, serviceName: 'checkout-json' });
     expect(await storedSpans(ws.id, run.linkedTraceId, 1)).toMatchObject([{ name: 'linked-producer', kind: 4 }]);
   });
 
   it('lands every field of a protobuf export (exporter-trace-otlp-proto) the same way', async () => {
     const ws = org.workspaces.dev!;
     const run = await runInstrumentedService('proto', ws.ingestKey.key, 'checkout-proto');
-    checkTrace(await storedSpans(ws.id, run.traceId, 3), run, ws.id, 'checkout-proto');
+    checkTrace(await storedSpans(ws.id, run.traceId, 3), run, { workspaceId: ws.id, serviceName: 'checkout-proto' });
   });
 
   it('keeps two workspaces’ spans apart when each service uses its own key', async () => {
@@ -157,8 +158,8 @@ describe('an OTel SDK service exporting to Canopy', () => {
       runInstrumentedService('proto', dev.ingestKey.key, 'svc-dev'),
       runInstrumentedService('json', prod.ingestKey.key, 'svc-prod'),
     ]);
-    checkTrace(await storedSpans(dev.id, devRun.traceId, 3), devRun, dev.id, 'svc-dev');
-    checkTrace(await storedSpans(prod.id, prodRun.traceId, 3), prodRun, prod.id, 'svc-prod');
+    checkTrace(await storedSpans(dev.id, devRun.traceId, 3), devRun, { workspaceId: dev.id, serviceName: 'svc-dev' });
+    checkTrace(await storedSpans(prod.id, prodRun.traceId, 3), prodRun, { workspaceId: prod.id, serviceName: 'svc-prod' });
     const scope = { orgId: org.orgId, workspaceIds: [dev.id, prod.id] };
     const placement = await env.clickhouse.query<{ workspace_id: string; service_name: string; n: string }>(
       scope,

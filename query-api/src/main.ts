@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, createClickHouse, createLogger, createPgPool, loadConfig, type CanopyConfig } from '@canopy/core';
+import { ConfigError, createClickHouse, createKeyCache, createLogger, createPgPool, loadConfig, type CanopyConfig } from '@canopy/core';
+import { createPolicyEngine } from '@canopy/policies';
 import { createQueryApi } from './app.js';
 
 function configOrExit(): CanopyConfig {
@@ -17,8 +18,19 @@ const config = configOrExit();
 const log = createLogger(config.log, 'query-api');
 const clickhouse = createClickHouse(config.clickhouse);
 const pg = createPgPool(config.postgres.url);
-const app = createQueryApi({ clickhouse, pg, log });
+// Both LISTEN on their own connection, so a change (a member removed, a key revoked)
+// reaches this process within milliseconds; the periodic reload is the safety net.
+const policy = createPolicyEngine({ pool: pg, log }, { listenUrl: config.postgres.url });
+const keys = await createKeyCache({ pool: pg, log }, { ttlMs: config.collector.keyCacheTtlMs, negativeTtlMs: 5_000, listenUrl: config.postgres.url });
 
+try {
+  await policy.ready;
+} catch (err) {
+  log.fatal({ err }, 'cannot load the policy from Postgres');
+  process.exit(1);
+}
+
+const app = createQueryApi({ clickhouse, pg, policy, keys, log }, { trustProxy: config.api.trustProxy });
 const server = app.listen(config.api.port, config.api.host);
 try {
   await once(server, 'listening');
@@ -45,6 +57,8 @@ function close(signal: string): Promise<void> {
       server.closeIdleConnections();
     });
     clearTimeout(force);
+    await keys.close().catch((err: unknown) => log.warn({ err }, 'closing the key cache failed'));
+    await policy.close().catch((err: unknown) => log.warn({ err }, 'closing the policy engine failed'));
     await pg.end().catch((err: unknown) => log.warn({ err }, 'closing Postgres failed'));
     await clickhouse.close().catch((err: unknown) => log.warn({ err }, 'closing ClickHouse failed'));
     log.info('query API stopped');

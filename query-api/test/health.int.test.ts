@@ -7,6 +7,9 @@ import { createQueryApi, type QueryApiDeps } from '@canopy/query-api';
 
 const log = createLogger({ level: 'silent', pretty: false }, 'query-api-test');
 
+/** Health answers before any route runs: a policy and key cache that grant nothing are enough. */
+const nothingGranted = { policy: { authorize: () => ({ allowed: false }), reload: async () => undefined }, keys: { resolve: async () => null } };
+
 async function listen(deps: QueryApiDeps): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createQueryApi(deps, { readinessTimeoutMs: 1_000 }).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -23,7 +26,7 @@ describe('query API health', () => {
 
   beforeAll(async () => {
     env = await createTestEnv();
-    api = await listen({ clickhouse: env.clickhouse, pg: env.pool, log });
+    api = await listen({ clickhouse: env.clickhouse, pg: env.pool, log, ...nothingGranted });
   });
   afterAll(async () => {
     await api?.close();
@@ -58,7 +61,7 @@ describe('query API health', () => {
       // Port 1 on loopback refuses connections: real clients, nothing listening.
       deadClickHouse = createClickHouse({ ...env.config.clickhouse, url: 'http://127.0.0.1:1', requestTimeoutMs: 1_000 });
       deadPg = createPgPool('postgres://postgres@127.0.0.1:1/nothing', 1);
-      down = await listen({ clickhouse: deadClickHouse, pg: deadPg, log });
+      down = await listen({ clickhouse: deadClickHouse, pg: deadPg, log, ...nothingGranted });
     });
     afterAll(async () => {
       await down?.close();
@@ -77,7 +80,7 @@ describe('query API health', () => {
     });
 
     it('reports only Postgres down when ClickHouse answers', async () => {
-      const half = await listen({ clickhouse: env.clickhouse, pg: deadPg, log });
+      const half = await listen({ clickhouse: env.clickhouse, pg: deadPg, log, ...nothingGranted });
       try {
         const res = await fetch(`${half.url}/readyz`);
         expect(res.status).toBe(503);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../otlp/limits.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -29,6 +30,33 @@ export const configSchema = z.object({
     .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
     .describe("which proxies the query API believes about a request's source IP (audit log): false, true, a hop count, or addresses/CIDRs (Express `trust proxy`)"),
   CANOPY_MAX_BODY_BYTES: int(1024).default(16 * 1024 * 1024).describe('largest OTLP body accepted, measured after decompression'),
+  CANOPY_MAX_INFLIGHT_BYTES: int(1024)
+    .default(256 * 1024 * 1024)
+    .describe('request body bytes (after decompression) all in-progress export requests of one collector may hold together; past it, 503 + Retry-After. At least CANOPY_MAX_BODY_BYTES'),
+  CANOPY_QUEUE_MAX_DEPTH: int(1).default(5_000).describe('span queue jobs (one per accepted request) waiting or delayed above which the collector answers 503 + Retry-After'),
+  CANOPY_RETRY_AFTER_MAX_SECONDS: int(1).default(5).describe('503/429 answers carry a Retry-After drawn at random from 1 to this many seconds, so clients do not retry in step'),
+  CANOPY_COLLECTOR_REQUEST_TIMEOUT_MS: int(1_000).default(60_000).describe('longest an export request may take to arrive (headers and body) before the collector drops it'),
+  CANOPY_CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx): '*' | string[] => {
+      if (!v || !v.trim()) return [];
+      if (v.trim() === '*') return '*';
+      const origins = v.split(',').map((o) => o.trim().toLowerCase().replace(/\/+$/, '')).filter(Boolean);
+      for (const o of origins) if (!/^https?:\/\/[^/\s]+$/.test(o)) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(o)} is not an origin like https://app.example.com` });
+      return origins;
+    })
+    .describe('browser origins allowed to send OTLP to the collector (CORS): `*` or a comma list of origins; unset sends no CORS headers'),
+  CANOPY_AUTH_FAILURES_PER_MINUTE: int(0).default(60).describe('failed authentications (401) one client IP may have per minute before it gets 429 + Retry-After until the minute ends; 0 turns the limit off'),
+  CANOPY_COLLECTOR_TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v))
+    .describe("which proxies the collector believes about a request's source IP (failed-auth limiting): false, true, a hop count, or addresses/CIDRs (Express `trust proxy`)"),
+  CANOPY_MAX_ATTRIBUTES_PER_SPAN: int(1).default(DEFAULT_SPAN_LIMITS.maxAttributesPerSpan).describe('attributes kept per span (and per resource, scope, event, link); the rest are dropped and counted in dropped_attributes_count'),
+  CANOPY_MAX_ATTRIBUTE_VALUE_BYTES: int(64).default(DEFAULT_SPAN_LIMITS.maxAttributeValueBytes).describe('UTF-8 bytes kept of each attribute key/value, span name, status message and trace state; longer text is cut and ends in …[truncated N bytes]'),
+  CANOPY_MAX_EVENTS_PER_SPAN: int(0).default(DEFAULT_SPAN_LIMITS.maxEventsPerSpan).describe('events kept per span; the rest are dropped and counted in dropped_events_count'),
+  CANOPY_MAX_LINKS_PER_SPAN: int(0).default(DEFAULT_SPAN_LIMITS.maxLinksPerSpan).describe('links kept per span; the rest are dropped and counted in dropped_links_count'),
   CANOPY_KEY_CACHE_TTL_MS: int(0).default(60_000).describe('how long a resolved API key is trusted before re-reading Postgres'),
   CANOPY_WORKER_CONCURRENCY: int(1).default(256).describe('jobs a worker holds at once (the upper bound of jobs per ClickHouse insert)'),
   CANOPY_BATCH_MAX_ROWS: int(1).default(50_000).describe('flush a ClickHouse insert at this many rows'),
@@ -38,6 +66,7 @@ export const configSchema = z.object({
   CANOPY_WORKER_LOCK_DURATION_MS: int(1_000).default(60_000).describe('how long a job stays locked to a worker without renewal'),
   CANOPY_WORKER_STALLED_INTERVAL_MS: int(100).default(30_000).describe('how often jobs of dead workers are moved back to wait'),
   CANOPY_WORKER_MAX_STALLED_COUNT: int(0).default(5).describe('stalls after which a job is failed'),
+  CANOPY_RETENTION_INTERVAL_MS: int(0).default(3_600_000).describe('how often the retention job may run (once per interval across all workers); 0 turns it off'),
   CANOPY_WORKER_FAULT: z.enum(['none', 'kill-after-insert', 'kill-before-insert']).default('none').describe('test-only fault injection in the worker'),
   CANOPY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
   CANOPY_LOG_PRETTY: bool.default(false).describe('human-readable logs instead of JSON lines'),
@@ -49,7 +78,21 @@ export interface CanopyConfig {
   clickhouse: { url: string; database: string; user: string; password: string; cluster: string | undefined };
   postgres: { url: string };
   redis: { url: string; queuePrefix: string };
-  collector: { port: number; host: string; maxBodyBytes: number; keyCacheTtlMs: number };
+  collector: {
+    port: number;
+    host: string;
+    maxBodyBytes: number;
+    keyCacheTtlMs: number;
+    maxInflightBytes: number;
+    maxQueueDepth: number;
+    retryAfterMaxSeconds: number;
+    requestTimeoutMs: number;
+    /** `*`, a list of origins, or [] for no CORS */
+    corsOrigins: '*' | string[];
+    authFailuresPerMinute: number;
+    trustProxy: boolean | number | string;
+    spanLimits: SpanLimits;
+  };
   api: { port: number; host: string; trustProxy: boolean | number | string };
   worker: {
     concurrency: number;
@@ -61,6 +104,8 @@ export interface CanopyConfig {
     stalledIntervalMs: number;
     maxStalledCount: number;
     fault: 'none' | 'kill-after-insert' | 'kill-before-insert';
+    /** 0 = retention off */
+    retentionIntervalMs: number;
   };
   log: { level: RawConfig['CANOPY_LOG_LEVEL']; pretty: boolean };
 }
@@ -85,6 +130,9 @@ export function loadConfig(env: Record<string, string | undefined>): CanopyConfi
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = parsed.data;
+  if (c.CANOPY_MAX_INFLIGHT_BYTES < c.CANOPY_MAX_BODY_BYTES) {
+    throw new ConfigError([`CANOPY_MAX_INFLIGHT_BYTES: must be at least CANOPY_MAX_BODY_BYTES (${c.CANOPY_MAX_BODY_BYTES}), or no body of the largest size could ever be read`]);
+  }
   return {
     clickhouse: {
       url: c.CANOPY_CLICKHOUSE_URL,
@@ -99,6 +147,20 @@ export function loadConfig(env: Record<string, string | undefined>): CanopyConfi
       port: c.CANOPY_COLLECTOR_PORT,
       host: c.CANOPY_COLLECTOR_HOST,
       maxBodyBytes: c.CANOPY_MAX_BODY_BYTES,
+      maxInflightBytes: c.CANOPY_MAX_INFLIGHT_BYTES,
+      maxQueueDepth: c.CANOPY_QUEUE_MAX_DEPTH,
+      retryAfterMaxSeconds: c.CANOPY_RETRY_AFTER_MAX_SECONDS,
+      requestTimeoutMs: c.CANOPY_COLLECTOR_REQUEST_TIMEOUT_MS,
+      corsOrigins: c.CANOPY_CORS_ORIGINS,
+      authFailuresPerMinute: c.CANOPY_AUTH_FAILURES_PER_MINUTE,
+      trustProxy: c.CANOPY_COLLECTOR_TRUST_PROXY,
+      spanLimits: {
+        ...DEFAULT_SPAN_LIMITS,
+        maxAttributesPerSpan: c.CANOPY_MAX_ATTRIBUTES_PER_SPAN,
+        maxAttributeValueBytes: c.CANOPY_MAX_ATTRIBUTE_VALUE_BYTES,
+        maxEventsPerSpan: c.CANOPY_MAX_EVENTS_PER_SPAN,
+        maxLinksPerSpan: c.CANOPY_MAX_LINKS_PER_SPAN,
+      },
       keyCacheTtlMs: c.CANOPY_KEY_CACHE_TTL_MS,
     },
     api: { port: c.CANOPY_API_PORT, host: c.CANOPY_API_HOST, trustProxy: c.CANOPY_API_TRUST_PROXY },
@@ -112,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined>): CanopyConfi
       stalledIntervalMs: c.CANOPY_WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: c.CANOPY_WORKER_MAX_STALLED_COUNT,
       fault: c.CANOPY_WORKER_FAULT,
+      retentionIntervalMs: c.CANOPY_RETENTION_INTERVAL_MS,
     },
     log: { level: c.CANOPY_LOG_LEVEL, pretty: c.CANOPY_LOG_PRETTY },
   };

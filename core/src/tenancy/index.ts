@@ -79,7 +79,7 @@ export {
 export { listMembers, getMember, addMember, setMemberRole, removeMember, type Member, type MemberWorkspaceRole, type MemberCheck } from './members.js';
 export { inviteMember, listInvitations, revokeInvitation, acceptInvitation, INVITATION_TTL_DAYS, type Invitation } from './invitations.js';
 export { setWorkspaceMember, removeWorkspaceMember, listWorkspaceMembers, type WorkspaceMember } from './workspace-members.js';
-export { createWorkspaceKey, createOrgUsageKey, listKeys, revokeKey, type ApiKeyInfo } from './keys.js';
+export { createWorkspaceKey, createOrgUsageKey, listKeys, lookupKey, revokeKey, type ApiKeyInfo } from './keys.js';
 export { createPersonalToken, listPersonalTokens, revokePersonalToken, resolvePersonalToken, type PersonalTokenInfo } from './tokens.js';
 export { recordAudit, listAudit, auditToCsv, csvCell, type AuditEntry, type AuditRecord, type AuditActorType } from './audit.js';
 export { bootstrapOrganization, slugifyName, BOOTSTRAP_ACTOR, type BootstrapResult } from './bootstrap.js';

@@ -105,6 +105,15 @@ export async function listKeys(db: Queryable, orgId: string, workspaceId: string
 }
 
 /**
+ * A key by id alone, whatever its organization: for operators (`canopy keys revoke <id>`),
+ * who act outside any organization. Everything answering a tenant goes through listKeys.
+ */
+export async function lookupKey(db: Queryable, keyId: string): Promise<ApiKeyInfo | null> {
+  const { rows } = await db.query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [keyId]);
+  return rows[0] ? toInfo(rows[0]) : null;
+}
+
+/**
  * Revokes a key of one workspace (`workspaceId` null: an org usage key). not_found when
  * the key is not in that workspace of that organization. Revoking a revoked key changes
  * nothing and records nothing.

@@ -12,6 +12,8 @@ import {
   listAudit,
   listKeys,
   listPersonalTokens,
+  lookupKey,
+  lookupWorkspace,
   resolvePersonalToken,
   revokeKey,
   revokePersonalToken,
@@ -88,6 +90,16 @@ describe('workspace keys', () => {
     await expectTenancyError(revokeKey(env.pool, admin(), { orgId: other.id, workspaceId: prod.id, keyId: key.id }), 'not_found');
     await expectTenancyError(revokeKey(env.pool, admin(), { orgId: org.id, workspaceId: null, keyId: key.id }), 'not_found');
     expect(await findApiKeyByHash(env.pool, hashSecret(key.key))).not.toBeNull();
+  });
+});
+
+describe('lookups by id alone (for the API to find the org, and for operators)', () => {
+  it('find a workspace with its organization, and a key with its org and workspace', async () => {
+    expect(await lookupWorkspace(env.pool, prod.id)).toMatchObject({ id: prod.id, orgId: org.id, slug: 'prod' });
+    expect(await lookupWorkspace(env.pool, 'ws_unknown')).toBeNull();
+    const key = await createWorkspaceKey(env.pool, admin(owner.id), { orgId: org.id, workspaceId: prod.id, name: 'lookup', scopes: ['read'] });
+    expect(await lookupKey(env.pool, key.id)).toMatchObject({ id: key.id, orgId: org.id, workspaceId: prod.id, scopes: ['read'], revokedAt: null });
+    expect(await lookupKey(env.pool, 'key_unknown')).toBeNull();
   });
 });
 

@@ -113,6 +113,26 @@ describe('members', () => {
   });
 });
 
+describe('a caller check', () => {
+  it('sees the member as locked and, by throwing, leaves role and audit log untouched', async () => {
+    const owner = await user('owner');
+    const org = await orgOwnedBy(owner);
+    const ann = await user('ann');
+    await addMember(env.pool, admin(owner.id), { orgId: org.id, userId: ann.id, role: 'admin' });
+    const seen: string[] = [];
+    const refuse = (current: { role: string }): void => {
+      seen.push(current.role);
+      throw new Error('refused by the caller');
+    };
+    const before = await auditCount(env.pool);
+    await expect(setMemberRole(env.pool, admin(owner.id), { orgId: org.id, userId: ann.id, role: 'member', check: refuse })).rejects.toThrow('refused by the caller');
+    await expect(removeMember(env.pool, admin(owner.id), { orgId: org.id, userId: ann.id, check: refuse })).rejects.toThrow('refused by the caller');
+    expect(seen).toEqual(['admin', 'admin']);
+    expect((await getMember(env.pool, org.id, ann.id))?.role).toBe('admin');
+    expect(await auditCount(env.pool)).toBe(before);
+  });
+});
+
 describe('the last owner', () => {
   it('can be neither demoted nor removed, and the refusal writes nothing', async () => {
     const owner = await user('owner');

@@ -1,29 +1,32 @@
 import { parseArgs } from 'node:util';
-import { createOrganizationWithWorkspaces, findOrganizationByName, SLUG_PATTERN } from '@canopy/core';
+import { bootstrapOrganization, findOrganizationByName, isTenancyError, SLUG_PATTERN, type BootstrapResult } from '@canopy/core';
 import { CliError, usageError } from '../errors.js';
 import { withPool, type CommandContext } from '../io.js';
 
-export const bootstrapHelp = `Usage: canopy bootstrap --org <name> --workspaces <slug,slug,...> [--json]
+export const bootstrapHelp = `Usage: canopy bootstrap --org <name> --workspaces <slug,slug,...> [--owner-email <email>] [--billing-email <email>] [--json]
 
-Creates an organization with its workspaces and one ingest and one read API key
-per workspace. The keys are printed once; Canopy stores only their hashes.
+Creates, in one transaction, an organization with its workspaces, one ingest and one
+read API key per workspace, an owner and a billing user, and a personal access token
+for each of the two. The keys and tokens are printed once; Canopy stores only their
+hashes. Every step is recorded in the organization's audit log (actor system/bootstrap).
 
 Options:
-  --org <name>          organization name (must not exist yet)
-  --workspaces <list>   comma-separated workspace slugs, e.g. dev,staging,prod
-  --json                print one JSON object:
-                        { "org": { "id", "name" },
-                          "workspaces": [ { "id", "slug", "ingestKey", "readKey" } ] }`;
+  --org <name>            organization name (must not exist yet)
+  --workspaces <list>     comma-separated workspace slugs, e.g. dev,staging,prod
+  --owner-email <email>   the owner (an existing user is reused); default owner@<org>.local
+  --billing-email <email> the billing user; default billing@<org>.local
+  --json                  print one JSON object:
+                          { "org": { "id", "name" },
+                            "workspaces": [ { "id", "slug", "ingestKey", "readKey" } ],
+                            "ownerToken", "billingToken" }`;
 
 /** The contract of `bootstrap --json` (DESIGN.md, "CLI"). */
-export interface BootstrapOutput {
-  org: { id: string; name: string };
-  workspaces: Array<{ id: string; slug: string; ingestKey: string; readKey: string }>;
-  // TODO(tenancy): add `ownerToken` and `billingToken` once users, memberships and
-  // personal tokens exist; the contract in DESIGN.md includes both.
-}
+export type BootstrapOutput = BootstrapResult;
 
 const ORG_NAME = /^[^\p{Cc}]{1,100}$/u;
+
+/** The core's input fields that this command takes as flags, for error messages. */
+const FLAGS: Record<string, string> = { ownerEmail: '--owner-email', billingEmail: '--billing-email' };
 
 export function parseOrgName(raw: string | undefined, command: string): string {
   const name = raw?.trim();
@@ -43,36 +46,43 @@ function parseSlugs(raw: string | undefined): string[] {
   return slugs;
 }
 
-/** Postgres unique_violation: another process created the same organization first. */
-function isUniqueViolation(err: unknown): boolean {
-  return (err as { code?: unknown }).code === '23505';
-}
-
 export async function bootstrap(ctx: CommandContext, argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { org: { type: 'string' }, workspaces: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      org: { type: 'string' },
+      workspaces: { type: 'string' },
+      'owner-email': { type: 'string' },
+      'billing-email': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
     strict: true,
     allowPositionals: false,
   });
   const name = parseOrgName(values.org, 'bootstrap');
   const slugs = parseSlugs(values.workspaces);
-  const taken = () => new CliError(`organization ${JSON.stringify(name)} already exists; pick another name, or mint keys with \`canopy keys create --org ${JSON.stringify(name)} ...\``);
+  const input = {
+    name,
+    workspaceSlugs: slugs,
+    ...(values['owner-email'] === undefined ? {} : { ownerEmail: values['owner-email'] }),
+    ...(values['billing-email'] === undefined ? {} : { billingEmail: values['billing-email'] }),
+  };
 
-  const created = await withPool(ctx.config, async (pool) => {
+  const taken = (): CliError =>
+    new CliError(`organization ${JSON.stringify(name)} already exists; pick another name, or mint keys with \`canopy keys create --org ${JSON.stringify(name)} ...\``);
+  const output = await withPool(ctx.config, async (pool) => {
     if (await findOrganizationByName(pool, name)) throw taken();
     try {
-      return await createOrganizationWithWorkspaces(pool, { name, workspaceSlugs: slugs });
+      return await bootstrapOrganization(pool, input);
     } catch (err) {
-      if (isUniqueViolation(err)) throw taken();
+      if (isTenancyError(err, 'conflict') && err.field === 'name') throw taken();
+      if (isTenancyError(err) && err.field !== undefined && err.field in FLAGS) {
+        throw new CliError(err.message.replaceAll(/\b(ownerEmail|billingEmail)\b/g, (field) => FLAGS[field]!), err.code === 'invalid' ? 2 : 1);
+      }
       throw err;
     }
   });
 
-  const output: BootstrapOutput = {
-    org: { id: created.org.id, name: created.org.name },
-    workspaces: created.workspaces.map((w) => ({ id: w.id, slug: w.slug, ingestKey: w.ingestKey.key, readKey: w.readKey.key })),
-  };
   if (values.json) {
     ctx.print(JSON.stringify(output));
     return;
@@ -83,5 +93,7 @@ export async function bootstrap(ctx: CommandContext, argv: string[]): Promise<vo
     ctx.print(`    ingest key: ${w.ingestKey}`);
     ctx.print(`    read key:   ${w.readKey}`);
   }
-  ctx.print('Keep these keys now: they are not shown again (Canopy stores only their hashes).');
+  ctx.print(`  owner token:   ${output.ownerToken}`);
+  ctx.print(`  billing token: ${output.billingToken}`);
+  ctx.print('Keep these keys and tokens now: they are not shown again (Canopy stores only their hashes).');
 }

@@ -1,16 +1,21 @@
 import { parseArgs } from 'node:util';
 import {
   API_KEY_SCOPES,
-  createApiKey,
+  createWorkspaceKey,
   findOrganizationByName,
+  listKeys,
   listWorkspaces,
-  revokeApiKey,
-  type ApiKeyScope,
+  lookupKey,
+  revokeKey,
+  WORKSPACE_KEY_SCOPES,
+  type ApiKeyInfo,
   type PgPool,
+  type WorkspaceKeyScope,
   type WorkspaceRecord,
 } from '@canopy/core';
 import { CliError, usageError } from '../errors.js';
 import { withPool, type CommandContext } from '../io.js';
+import { CLI_ACTOR } from './actor.js';
 import { parseOrgName } from './bootstrap.js';
 
 export const keysHelp = `Usage:
@@ -20,20 +25,19 @@ export const keysHelp = `Usage:
 
 create   mints an API key for one workspace and prints its secret once
 list     shows the workspace's keys (never their secrets)
-revoke   revokes a key at once; collectors drop it from their caches`;
+revoke   revokes a key at once; collectors and query APIs drop it within a second
 
-/** Scopes a workspace key may carry; org-wide usage keys come with the usage API. */
-const WORKSPACE_SCOPES: readonly ApiKeyScope[] = ['ingest', 'read'];
+create and revoke are recorded in the organization's audit log (actor system/cli).`;
 
-function parseScopes(raw: string | undefined): ApiKeyScope[] {
+function parseScopes(raw: string | undefined): WorkspaceKeyScope[] {
   if (!raw) throw usageError('--scopes is required (ingest, read, or ingest,read)', 'keys');
   const scopes = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
   for (const s of scopes) {
     if (!(API_KEY_SCOPES as readonly string[]).includes(s)) throw usageError(`unknown scope ${JSON.stringify(s)}; use ingest and/or read`, 'keys');
-    if (!(WORKSPACE_SCOPES as readonly string[]).includes(s)) throw usageError(`scope ${JSON.stringify(s)} does not belong on a workspace key; use ingest and/or read`, 'keys');
+    if (!(WORKSPACE_KEY_SCOPES as readonly string[]).includes(s)) throw usageError(`scope ${JSON.stringify(s)} does not belong on a workspace key; use ingest and/or read`, 'keys');
   }
   if (scopes.length === 0) throw usageError('--scopes names no scope', 'keys');
-  return scopes as ApiKeyScope[];
+  return scopes as WorkspaceKeyScope[];
 }
 
 async function findWorkspace(pool: PgPool, orgName: string, slug: string | undefined): Promise<WorkspaceRecord> {
@@ -64,42 +68,21 @@ async function create(ctx: CommandContext, argv: string[]): Promise<void> {
   const key = await withPool(ctx.config, async (pool) => {
     const ws = await findWorkspace(pool, orgName, values.workspace);
     const name = values.name?.trim() || `${ws.slug} ${scopes.join('+')} (cli)`;
-    return { ws, name, created: await createApiKey(pool, { orgId: ws.orgId, workspaceId: ws.id, name, scopes }) };
+    return { ws, name, created: await createWorkspaceKey(pool, CLI_ACTOR, { orgId: ws.orgId, workspaceId: ws.id, name, scopes }) };
   });
   if (values.json) {
     const { id, key: secret, prefix } = key.created;
-    ctx.print(JSON.stringify({ id, key: secret, prefix, scopes, name: key.name, workspaceId: key.ws.id, orgId: key.ws.orgId }));
+    ctx.print(JSON.stringify({ id, key: secret, prefix, scopes: key.created.scopes, name: key.name, workspaceId: key.ws.id, orgId: key.ws.orgId }));
     return;
   }
-  ctx.print(`Created key ${key.created.id} "${key.name}" for workspace ${key.ws.slug} (scopes: ${scopes.join(', ')})`);
+  ctx.print(`Created key ${key.created.id} "${key.name}" for workspace ${key.ws.slug} (scopes: ${key.created.scopes.join(', ')})`);
   ctx.print(`  ${key.created.key}`);
   ctx.print('Keep it now: it is not shown again.');
 }
 
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  created_at: Date;
-  last_used_at: Date | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-}
-
-// TODO(core): move to core's key store as listApiKeys(db, workspaceId) when the query API needs it too.
-async function listKeyRows(pool: PgPool, workspaceId: string): Promise<KeyRow[]> {
-  const { rows } = await pool.query<KeyRow>(
-    `SELECT id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at
-       FROM api_keys WHERE workspace_id = $1 ORDER BY created_at, id`,
-    [workspaceId],
-  );
-  return rows;
-}
-
-function status(row: KeyRow, now: number): 'active' | 'revoked' | 'expired' {
-  if (row.revoked_at) return 'revoked';
-  if (row.expires_at && row.expires_at.getTime() <= now) return 'expired';
+function status(key: ApiKeyInfo, now: number): 'active' | 'revoked' | 'expired' {
+  if (key.revokedAt) return 'revoked';
+  if (key.expiresAt && key.expiresAt.getTime() <= now) return 'expired';
   return 'active';
 }
 
@@ -111,17 +94,21 @@ async function list(ctx: CommandContext, argv: string[]): Promise<void> {
     allowPositionals: false,
   });
   const orgName = parseOrgName(values.org, 'keys');
-  const rows = await withPool(ctx.config, async (pool) => listKeyRows(pool, (await findWorkspace(pool, orgName, values.workspace)).id));
+  const rows = await withPool(ctx.config, async (pool) => {
+    const ws = await findWorkspace(pool, orgName, values.workspace);
+    return listKeys(pool, ws.orgId, ws.id);
+  });
   const now = Date.now();
-  const keys = rows.map((r) => ({
-    id: r.id,
-    name: r.name,
-    prefix: r.prefix,
-    scopes: r.scopes,
-    status: status(r, now),
-    createdAt: r.created_at.toISOString(),
-    lastUsedAt: r.last_used_at?.toISOString() ?? null,
-    revokedAt: r.revoked_at?.toISOString() ?? null,
+  // Oldest first, as an operator reads a table.
+  const keys = rows.reverse().map((k) => ({
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    status: status(k, now),
+    createdAt: k.createdAt.toISOString(),
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
   }));
   if (values.json) {
     ctx.print(JSON.stringify({ keys }));
@@ -140,8 +127,11 @@ async function revoke(ctx: CommandContext, argv: string[]): Promise<void> {
   const { positionals } = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true });
   const [id, ...extra] = positionals;
   if (!id || extra.length) throw usageError('revoke takes exactly one key id', 'keys');
-  const revoked = await withPool(ctx.config, (pool) => revokeApiKey(pool, id));
-  if (!revoked) throw new CliError(`no active key with id ${JSON.stringify(id)} (unknown or already revoked)`);
+  await withPool(ctx.config, async (pool) => {
+    const key = await lookupKey(pool, id);
+    if (!key || key.revokedAt) throw new CliError(`no active key with id ${JSON.stringify(id)} (unknown or already revoked)`);
+    await revokeKey(pool, CLI_ACTOR, { orgId: key.orgId, workspaceId: key.workspaceId, keyId: id });
+  });
   ctx.print(`Revoked key ${id}`);
 }
 
