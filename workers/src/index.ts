@@ -22,3 +22,7 @@ export {
 export { findStoredBatches } from './writer/dedupe.js';
 export { insertBatches, type InsertOutcome } from './writer/insert.js';
 export type { WriterFault } from './writer/faults.js';
+export { planRetention, cutoffFor, partitionOf, type RetentionPlan, type RetentionPolicy, type DeleteGroup } from './retention/plan.js';
+export { runRetention, RETENTION_ACTOR, type RetentionDeps, type RetentionRunOptions, type RetentionReport, type WorkspacePurge } from './retention/purge.js';
+export { createRetentionSchedule, type RetentionSchedule, type RetentionScheduleDeps, type RetentionScheduleOptions, type ScheduleRedis } from './retention/schedule.js';
+export { loadRetentionPolicies } from './retention/policies.js';

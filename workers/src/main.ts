@@ -1,5 +1,27 @@
-import { ConfigError, createClickHouse, createLogger, createRedis, loadConfig, type CanopyConfig } from '@canopy/core';
+import { ConfigError, createClickHouse, createLogger, createPgPool, createRedis, loadConfig, type CanopyConfig, type Logger } from '@canopy/core';
+import { runRetention } from './retention/purge.js';
+import { createRetentionSchedule, type RetentionSchedule } from './retention/schedule.js';
 import { createSpanWriter } from './span-writer.js';
+
+/** Longest wait for the active jobs' inserts at shutdown; what is unfinished then is redelivered from Redis. */
+const DRAIN_MS = 20_000;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first; shutdown never hangs on one dependency. */
+async function bounded(log: Logger, what: string, step: { promise: Promise<unknown>; ms: number }): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), step.ms);
+  });
+  try {
+    if ((await Promise.race([step.promise, timeout])) !== 'timeout') return true;
+    log.warn({ what, ms: step.ms }, `gave up waiting for ${what} during shutdown`);
+  } catch (err) {
+    log.warn({ what, err: (err as Error).message }, `error closing ${what} during shutdown`);
+  } finally {
+    clearTimeout(timer);
+  }
+  return false;
+}
 
 async function main(): Promise<void> {
   let config: CanopyConfig;
@@ -13,8 +35,18 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log, 'workers');
   const clickhouse = createClickHouse(config.clickhouse);
   const redis = createRedis(config.redis.url, { forWorker: true });
-  redis.on('error', (err: Error) => logger.warn({ err: err.message }, `Redis connection error: ${err.message}`));
-  if (!(await clickhouse.ping())) logger.warn(`ClickHouse is not answering at ${config.clickhouse.url}; jobs wait until it does`);
+  let outageLogged = false;
+  redis.on('ready', () => (outageLogged = false));
+  redis.on('error', (err: Error) => {
+    // ioredis reports every failed reconnect; one line per outage is enough.
+    if (outageLogged) return;
+    outageLogged = true;
+    logger.warn({ err: err.message }, `Redis connection error: ${err.message}`);
+  });
+  const pool = createPgPool(config.postgres.url, 2);
+  void clickhouse.ping().then((up) => {
+    if (!up) logger.warn(`ClickHouse is not answering at ${config.clickhouse.url}; jobs wait until it does`);
+  });
 
   const writer = createSpanWriter(
     { clickhouse, connection: redis, logger },
@@ -35,22 +67,36 @@ async function main(): Promise<void> {
     `span writer consuming queue ${config.redis.queuePrefix}:spans into ClickHouse database ${config.clickhouse.database}`,
   );
 
+  const intervalMs = config.worker.retentionIntervalMs;
+  let retention: RetentionSchedule | undefined;
+  if (intervalMs > 0) {
+    retention = createRetentionSchedule(
+      {
+        redis,
+        logger,
+        // The wait for DELETE mutations stays well inside the interval, so runs never overlap.
+        run: (now, signal) => runRetention({ clickhouse, pool, logger }, { now, signal, mutationTimeoutMs: Math.min(600_000, intervalMs / 2) }),
+      },
+      { intervalMs, lockKey: `${config.redis.queuePrefix}:retention:claim` },
+    );
+    logger.info({ intervalMs }, `retention runs at most once per ${Math.round(intervalMs / 60_000)} min across all workers`);
+  }
+
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info(`${signal}: finishing active jobs`);
-    try {
-      // Reverse order of construction: the writer flushes through ClickHouse and acks through Redis.
-      await writer.close();
-      await clickhouse.close();
-      await redis.quit();
-      logger.info('stopped');
-      process.exit(0);
-    } catch (err) {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
+    // Reverse order of construction. The writer flushes through ClickHouse and acks through
+    // Redis; each step is bounded, and jobs left unacknowledged are redelivered (and found
+    // already stored when their insert did land).
+    const drained = await bounded(logger, 'active jobs', { promise: Promise.all([writer.close(), retention?.close()]), ms: DRAIN_MS });
+    await bounded(logger, 'postgres pool', { promise: pool.end(), ms: 2_000 });
+    await bounded(logger, 'clickhouse', { promise: clickhouse.close(), ms: 2_000 });
+    await bounded(logger, 'redis', { promise: redis.quit(), ms: 2_000 });
+    redis.disconnect();
+    logger.info(drained ? 'stopped' : 'stopped; unfinished jobs will be redelivered');
+    process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));

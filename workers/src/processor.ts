@@ -1,4 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import { spanBatchSchema } from '@canopy/core';
 import type { Batcher } from './writer/batcher.js';
 import type { PendingBatch, WriteOutcome } from './writer/write.js';
@@ -13,10 +13,14 @@ export interface SpanJob {
   attemptsMade: number;
   /** times the job was found stalled (its worker died or froze) */
   stalledCounter: number;
+  /** puts the job back until `untilMs` without counting an attempt (BullMQ moveToDelayed) */
+  delay?: (untilMs: number) => Promise<void>;
 }
 
 export interface SpanProcessorDeps {
   batcher: Batcher<PendingBatch, WriteOutcome>;
+  /** wait before the next try while ClickHouse is unavailable (grows with the outage) */
+  unavailableDelayMs: () => number;
 }
 
 export interface SpanJobResult {
@@ -35,9 +39,10 @@ export function mayBeStored(job: SpanJob): boolean {
 }
 
 /**
- * Writes one queued span batch. Resolves only after ClickHouse holds the rows; throws
- * so BullMQ retries when ClickHouse is unavailable or refused the batch, and throws
- * UnrecoverableError for data that is not a span batch at all.
+ * Writes one queued span batch. Resolves only after ClickHouse holds the rows. While
+ * ClickHouse is unavailable the job is delayed without spending an attempt, so an outage
+ * of any length loses nothing; a batch ClickHouse refuses spends attempts (and is kept as
+ * failed after the last); data that is not a span batch is UnrecoverableError.
  */
 export async function processSpanJob(job: SpanJob, deps: SpanProcessorDeps): Promise<SpanJobResult> {
   const parsed = spanBatchSchema.safeParse(job.data);
@@ -46,6 +51,10 @@ export async function processSpanJob(job: SpanJob, deps: SpanProcessorDeps): Pro
     throw new UnrecoverableError(`job ${job.id ?? '?'} is not a span batch: ${issues}`);
   }
   const outcome = await deps.batcher.submit({ batch: parsed.data, mayBeStored: mayBeStored(job) });
+  if (outcome.status === 'retryable' && job.delay) {
+    await job.delay(Date.now() + deps.unavailableDelayMs());
+    throw new DelayedError();
+  }
   if (outcome.status !== 'ok') throw outcome.error;
   return { spans: parsed.data.spanCount, alreadyStored: outcome.alreadyStored };
 }

@@ -51,7 +51,36 @@ export function createSpanWriter(deps: SpanWriterDeps, options: SpanWriterOption
     flush: createBatchWriter({ clickhouse: deps.clickhouse, logger }, { fault: options.fault, onFlush: options.onFlush }),
   });
 
-  const worker = new Worker<unknown, SpanJobResult>(SPANS_QUEUE, (job) => processSpanJob(job, { batcher }), {
+  // One backoff for the whole worker, from how long ClickHouse has been unavailable: every
+  // job fails together in an outage, so a per-job count would grow with the backlog.
+  let unavailableSince: number | null = null;
+  const unavailableDelayMs = (): number => {
+    unavailableSince ??= Date.now();
+    return Math.min(30_000, Math.max(500, (Date.now() - unavailableSince) / 2));
+  };
+  const batcherWithStreak = {
+    ...batcher,
+    submit: async (item: PendingBatch): Promise<WriteOutcome> => {
+      const outcome = await batcher.submit(item);
+      if (outcome.status === 'ok') unavailableSince = null;
+      return outcome;
+    },
+  };
+  const worker = new Worker<unknown, SpanJobResult>(
+    SPANS_QUEUE,
+    (job, token) =>
+      processSpanJob(
+        {
+          id: job.id,
+          data: job.data,
+          attemptsStarted: job.attemptsStarted,
+          attemptsMade: job.attemptsMade,
+          stalledCounter: job.stalledCounter,
+          delay: (untilMs) => job.moveToDelayed(untilMs, token),
+        },
+        { batcher: batcherWithStreak, unavailableDelayMs },
+      ),
+    {
     connection: deps.connection,
     prefix: options.queuePrefix,
     concurrency: options.concurrency,
@@ -60,7 +89,8 @@ export function createSpanWriter(deps: SpanWriterDeps, options: SpanWriterOption
     maxStalledCount: options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT,
     // The collector adds jobs with backoff { type: 'capped' }; it is defined here, where retries happen.
     settings: { backoffStrategy: (attemptsMade: number) => cappedBackoffMs(attemptsMade) },
-  });
+  },
+  );
   worker.on('error', (err) => logger.error({ err }, `queue worker error: ${err.message}`));
   worker.on('stalled', (jobId) => logger.warn({ jobId }, `job ${jobId} stalled; it will be delivered again`));
   worker.on('failed', (job, err) => {

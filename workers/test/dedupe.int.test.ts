@@ -34,7 +34,7 @@ function pipeline(clickhouse: ClickHouse = env.clickhouse) {
     measure: (p) => ({ rows: p.batch.spanCount, bytes: p.batch.bytes }),
     flush: createBatchWriter({ clickhouse, logger: quietLogger() }, { onFlush: (r) => reports.push(r) }),
   });
-  return { reports, process: (job: SpanJob) => processSpanJob(job, { batcher }) };
+  return { reports, process: (job: SpanJob) => processSpanJob(job, { batcher, unavailableDelayMs: () => 1_000 }) };
 }
 
 describe('redelivered batches', () => {

@@ -65,7 +65,7 @@ afterAll(async () => {
 });
 
 describe('ClickHouse outage', () => {
-  it('keeps retrying the jobs with the capped backoff and stores each batch exactly once when ClickHouse is back', async () => {
+  it('delays the jobs without spending attempts and stores each batch exactly once when ClickHouse is back', async () => {
     const tenant = { orgId: 'org_outage', workspaceId: 'ws_outage' };
     const reports: FlushReport[] = [];
     proxy.cut();
@@ -85,6 +85,10 @@ describe('ClickHouse outage', () => {
     // Down long enough for several failed attempts per job.
     await waitFor(async () => reports.filter((r) => r.outcomes.retryable > 0).length >= 3, { timeoutMs: 20_000, what: 'failed attempts' });
     expect((await queueState(queue.queue)).failed).toBe(0);
+    // An outage delays jobs without spending their attempts, so no outage is long enough to fail one.
+    const waiting = await queue.queue.getJobs(['delayed', 'wait', 'active']);
+    expect(waiting.length).toBeGreaterThan(0);
+    expect(waiting.map((j) => j.attemptsMade)).toEqual(waiting.map(() => 0));
     proxy.restore();
 
     await waitFor(async () => (await queueState(queue.queue)).unfinished === 0, { timeoutMs: 30_000, what: 'queue to drain' });

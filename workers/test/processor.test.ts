@@ -1,4 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import { StorageError } from '@canopy/core';
 import { describe, expect, it } from 'vitest';
 import { mayBeStored, processSpanJob, type PendingBatch, type SpanProcessorDeps, type WriteOutcome } from '../src/index.js';
@@ -17,6 +17,7 @@ function fakeBatcher(outcome: WriteOutcome): SpanProcessorDeps & { submitted: Pe
       close: async () => undefined,
       submit: async (item) => (submitted.push(item), outcome),
     },
+    unavailableDelayMs: () => 2_000,
   };
 }
 
@@ -36,13 +37,23 @@ describe('processSpanJob', () => {
     expect(deps.submitted).toEqual([{ batch, mayBeStored: false }]);
   });
 
-  it.each([
-    ['retryable', 'clickhouse_unavailable'],
-    ['rejected', 'clickhouse_rejected'],
-  ] as const)('throws the storage error of a %s write so BullMQ retries the job', async (status, code) => {
-    const error = new StorageError(code, 'insert into spans failed');
-    const deps = fakeBatcher({ status, error });
-    await expect(processSpanJob({ data: makeSpanBatch(tenant, { spans: 1 }), ...firstDelivery }, deps)).rejects.toBe(error);
+  it('throws the storage error of a rejected write so the job spends an attempt', async () => {
+    const error = new StorageError('clickhouse_rejected', 'insert into spans failed');
+    const deps = fakeBatcher({ status: 'rejected', error });
+    const delays: number[] = [];
+    const job = { data: makeSpanBatch(tenant, { spans: 1 }), ...firstDelivery, delay: async (until: number) => void delays.push(until) };
+    await expect(processSpanJob(job, deps)).rejects.toBe(error);
+    expect(delays).toEqual([]);
+  });
+
+  it('delays the job without spending an attempt while ClickHouse is unavailable', async () => {
+    const deps = fakeBatcher({ status: 'retryable', error: new StorageError('clickhouse_unavailable', 'connect ECONNREFUSED') });
+    const delays: number[] = [];
+    const job = { data: makeSpanBatch(tenant, { spans: 1 }), ...firstDelivery, delay: async (until: number) => void delays.push(until) };
+    const before = Date.now();
+    await expect(processSpanJob(job, deps)).rejects.toBeInstanceOf(DelayedError);
+    expect(delays).toHaveLength(1);
+    expect(delays[0]! - before).toBeGreaterThanOrEqual(2_000);
   });
 });
 
