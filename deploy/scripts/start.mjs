@@ -70,7 +70,13 @@ async function demoOrganization() {
     console.log(`  ${w.slug.padEnd(8)} ingest ${w.ingestKey}`);
     console.log(`  ${''.padEnd(8)} read   ${w.readKey}`);
   }
-  console.log(bold('These keys are shown only now: Canopy stores only their hashes.'));
+  if (result.ownerToken) {
+    console.log('');
+    console.log('Sign in to the console (and call the query API) with a personal token:');
+    console.log(`  owner   ${result.ownerToken}`);
+    console.log(`  billing ${result.billingToken}   (usage and billing only, no trace content)`);
+  }
+  console.log(bold('These secrets are shown only now: Canopy stores only their hashes.'));
   console.log(`Mint another later with: ${mint}`);
 }
 
@@ -191,7 +197,7 @@ async function main() {
     if (shuttingDown) return;
     console.log(
       ok
-        ? bold(`==> Canopy is up after ${((Date.now() - startedAt) / 1000).toFixed(1)} s: collector http://localhost:${config.collector.port}, query API http://localhost:${config.api.port} (Ctrl-C stops it)`)
+        ? bold(`==> Canopy is up after ${((Date.now() - startedAt) / 1000).toFixed(1)} s: collector http://localhost:${config.collector.port}, query API http://localhost:${config.api.port}/api/v1, console http://localhost:${config.api.port}/ (Ctrl-C stops it)`)
         : red('==> collector or query API did not answer /healthz within 30 s; see their logs above'),
     );
   });

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import express, { type Express } from 'express';
 import { createDataRouter } from './data/router.js';
 import { errorMiddleware, QueryError } from './errors.js';
@@ -20,6 +22,8 @@ export interface QueryApiOptions {
   trustProxy?: boolean | number | string;
   /** largest JSON request body */
   maxBodyBytes?: number;
+  /** the built web console (console/dist), served at `/` when it exists */
+  consoleDir?: string;
 }
 
 export const API_BASE_PATH = '/api/v1';
@@ -37,6 +41,15 @@ export function createQueryApi(deps: QueryApiDeps, options: QueryApiOptions = {}
     res.json(document);
   });
   app.use(API_BASE_PATH, express.json({ limit: options.maxBodyBytes ?? 1024 * 1024 }), ...routers);
+  if (options.consoleDir && fs.existsSync(path.join(options.consoleDir, 'index.html'))) {
+    // Hashed asset names never change; index.html must always be re-checked.
+    app.use(
+      express.static(options.consoleDir, {
+        index: 'index.html',
+        setHeaders: (res, file) => res.setHeader('Cache-Control', file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable'),
+      }),
+    );
+  }
 
   app.use((req, _res, next) => {
     next(new QueryError('not_found', `no route for ${req.method} ${req.path}`));

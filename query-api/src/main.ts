@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, createClickHouse, createKeyCache, createLogger, createPgPool, loadConfig, type CanopyConfig } from '@canopy/core';
 import { createPolicyEngine } from '@canopy/policies';
+import { consoleDistDir } from '@canopy/console';
 import { createQueryApi } from './app.js';
 
 function configOrExit(): CanopyConfig {
@@ -30,7 +31,7 @@ try {
   process.exit(1);
 }
 
-const app = createQueryApi({ clickhouse, pg, policy, keys, log }, { trustProxy: config.api.trustProxy });
+const app = createQueryApi({ clickhouse, pg, policy, keys, log }, { trustProxy: config.api.trustProxy, consoleDir: consoleDistDir });
 const server = app.listen(config.api.port, config.api.host);
 try {
   await once(server, 'listening');
