@@ -53,6 +53,7 @@ export {
   type EncodedAttributes,
 } from './otlp/anyvalue.js';
 export { uint64ToString, int64ToString, idToHex, longBitsToDecimal, durationNs } from './otlp/scalars.js';
+export { DEFAULT_SPAN_LIMITS, capText, toWellFormed, truncationMarker, type SpanLimits } from './otlp/limits.js';
 export {
   normalizeTraceRequest,
   describeRejections,
@@ -148,7 +149,7 @@ export {
 export { listMembers, getMember, addMember, setMemberRole, removeMember, type Member, type MemberWorkspaceRole, type MemberCheck } from './tenancy/members.js';
 export { inviteMember, listInvitations, revokeInvitation, acceptInvitation, INVITATION_TTL_DAYS, type Invitation } from './tenancy/invitations.js';
 export { setWorkspaceMember, removeWorkspaceMember, listWorkspaceMembers, type WorkspaceMember } from './tenancy/workspace-members.js';
-export { createWorkspaceKey, createOrgUsageKey, listKeys, revokeKey, type ApiKeyInfo } from './tenancy/keys.js';
+export { createWorkspaceKey, createOrgUsageKey, listKeys, lookupKey, revokeKey, type ApiKeyInfo } from './tenancy/keys.js';
 export { createPersonalToken, listPersonalTokens, revokePersonalToken, resolvePersonalToken, type PersonalTokenInfo } from './tenancy/tokens.js';
 export { recordAudit, listAudit, auditToCsv, csvCell, type AuditEntry, type AuditRecord, type AuditActorType } from './tenancy/audit.js';
 export { bootstrapOrganization, slugifyName, BOOTSTRAP_ACTOR, type BootstrapResult } from './tenancy/bootstrap.js';
@@ -165,6 +166,8 @@ export {
   decodeTraceCursor,
   TRACE_SORTS,
   traceSearchQuerySchema,
+  traceSearchParamsSchema,
+  traceSearchInputSchema,
   traceSearchResultSchema,
   traceSummarySchema,
   traceIdSchema,
@@ -185,6 +188,8 @@ export {
   MAX_POINTS,
   autoBucket,
   timeseriesQuerySchema,
+  timeseriesParamsSchema,
+  timeseriesInputSchema,
   timeseriesResultSchema,
   TIMESERIES_DESCRIPTION,
   METRICS,
@@ -196,6 +201,8 @@ export {
   TOKEN_KEYS,
   genaiSummary,
   genaiQuerySchema,
+  genaiParamsSchema,
+  genaiInputSchema,
   genaiSummarySchema,
   GENAI_GROUPS,
   tokenMeasuresSchema,
@@ -213,6 +220,8 @@ export {
   priceListSchema,
   priceEntrySchema,
   usageQuerySchema,
+  usageParamsSchema,
+  usageInputSchema,
   usageReportSchema,
   usageRowSchema,
   USAGE_GROUPS,

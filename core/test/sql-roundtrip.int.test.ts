@@ -60,4 +60,51 @@ describe('SQL literals round-trip through the real ClickHouse as data', () => {
     expect(row?.neg).toBe('-9223372036854775808');
     expect(row?.f).toBe(0.1);
   });
+
+  // The query layer (issue 4) puts user text into IN lists, lambdas over attribute
+  // arrays, substring search and array literals; each must treat it as data.
+  const BRACES = ['{}', '{x}', '{x:String}', '{{', '}}', "{'a'}", '{"k":"v"}', '{0}', '{$1}', '%', '_', '50%', 'a_b', '\\%'];
+
+  it('keeps hostile text data inside IN lists, lambdas and array literals', async () => {
+    const inputs = [...HOSTILE, ...BRACES, ...Array.from({ length: 60 }, randomHostile)];
+    for (let i = 0; i < inputs.length; i += 25) {
+      const chunk = inputs.slice(i, i + 25);
+      const checks = sql.join(
+        chunk.map(
+          (v, j) => sql`tuple(
+            ${v} IN (${sql.join(chunk.map((x) => sql`${x}`))}),
+            has(${chunk}, ${v}),
+            arrayExists((k, x) -> k = ${v} AND x = ${v}, [${v}], [${v}]),
+            indexOf(${chunk}, ${v}),
+            length(${v})
+          ) AS ${sql.identifier(`c${j}`)}`,
+        ),
+      );
+      const [row] = await ch.query<Record<string, [number, number, number, number, string]>>(AllTenants, sql`SELECT ${checks}`);
+      chunk.forEach((v, j) => {
+        const [inList, has, exists, index, length] = row![`c${j}`]!;
+        expect([inList, has, exists, Number(index)], JSON.stringify(v)).toEqual([1, 1, 1, chunk.indexOf(v) + 1]);
+        expect(Number(length), JSON.stringify(v)).toBe(Buffer.byteLength(v));
+      });
+    }
+  });
+
+  it('searches substrings literally: no pattern characters, case folded', async () => {
+    const cases: Array<[haystack: string, needle: string, found: boolean]> = [
+      ['GET /users/{id}', '{ID}', true],
+      ['price: 50%', '50%', true],
+      ['5000', '50%', false],
+      ['a_b', 'A_B', true],
+      ['axb', 'a_b', false],
+      ["it's", "IT'S", true],
+      ['back\\slash', '\\SLASH', true],
+      ['ÜBER', 'über', true],
+      ['nul\0byte', '\0', true],
+      ['{}', '{}', true],
+      ['anything', '%', false],
+    ];
+    const selects = sql.join(cases.map(([h, n], i) => sql`positionCaseInsensitiveUTF8(${h}, ${n}) > 0 AS ${sql.identifier(`p${i}`)}`));
+    const [row] = await ch.query<Record<string, number>>(AllTenants, sql`SELECT ${selects}`);
+    cases.forEach(([h, n, found], i) => expect(row?.[`p${i}`], `${h} ~ ${n}`).toBe(found ? 1 : 0));
+  });
 });

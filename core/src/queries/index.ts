@@ -7,6 +7,8 @@ export { COMPARE_OPS, MAX_ATTRIBUTE_FILTERS, attributeCondition, parseAttributeP
 export { encodeTraceCursor, decodeTraceCursor, TRACE_SORTS, type TraceCursor, type TraceSort } from './traces/cursor.js';
 export {
   traceSearchQuerySchema,
+  traceSearchParamsSchema,
+  traceSearchInputSchema,
   traceSearchResultSchema,
   traceSummarySchema,
   traceIdSchema,
@@ -26,6 +28,8 @@ export { getTrace, buildTree } from './traces/detail.js';
 export { BUCKETS, BUCKET_NAMES, MAX_POINTS, autoBucket, type BucketName } from './analytics/buckets.js';
 export {
   timeseriesQuerySchema,
+  timeseriesParamsSchema,
+  timeseriesInputSchema,
   timeseriesResultSchema,
   TIMESERIES_DESCRIPTION,
   METRICS,
@@ -41,7 +45,7 @@ export { timeseries } from './analytics/timeseries.js';
 
 export { GENAI_KEYS, TOKEN_KEYS } from './genai/conventions.js';
 export { genaiCalls, type CallRange } from './genai/calls.js';
-export { genaiSummary, genaiQuerySchema, genaiSummarySchema, GENAI_GROUPS, type GenAiQuery, type GenAiSummary } from './genai/summary.js';
+export { genaiSummary, genaiQuerySchema, genaiParamsSchema, genaiInputSchema, genaiSummarySchema, GENAI_GROUPS, type GenAiQuery, type GenAiSummary } from './genai/summary.js';
 export { tokenMeasuresSchema, type TokenMeasures } from './genai/totals.js';
 export { parsePrice, formatPrice, formatUsd, costPico, type ModelPrice } from './genai/money.js';
 export { DEFAULT_PRICES, type PriceEntry } from './genai/default-prices.js';
@@ -59,6 +63,6 @@ export {
   type PutPricesInput,
 } from './genai/prices.js';
 
-export { usageQuerySchema, usageReportSchema, usageRowSchema, USAGE_GROUPS, USAGE_DESCRIPTION, type UsageInput, type UsageReport, type UsageRow } from './usage/schema.js';
+export { usageQuerySchema, usageParamsSchema, usageInputSchema, usageReportSchema, usageRowSchema, USAGE_GROUPS, USAGE_DESCRIPTION, type UsageInput, type UsageReport, type UsageRow } from './usage/schema.js';
 export { usageReport, loadUsageContext, type UsageContext } from './usage/report.js';
 export { usageToCsv } from './usage/csv.js';

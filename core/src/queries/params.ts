@@ -46,5 +46,5 @@ export const repeatable = z
 /** Milliseconds as a non-negative decimal number. */
 export const durationMsSchema = z.coerce.number().min(0).max(1e12);
 
-/** Truncates a Date to whole seconds (the resolution of the `timestamp` columns), down. */
-export const toSeconds = (d: Date): number => Math.floor(d.getTime() / 1000);
+/** A Date in whole seconds (the resolution of the `timestamp` columns), rounded down, not before 1970. */
+export const toSeconds = (d: Date): number => Math.max(0, Math.floor(d.getTime() / 1000));

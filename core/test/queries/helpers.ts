@@ -82,15 +82,14 @@ export function otlpRequest(specs: readonly SpanSpec[]): OtlpTraceRequest {
 /** Writes spans exactly as the pipeline does: normalize, then one JSONEachRow insert. */
 export async function insertSpans(
   env: TestEnv,
-  scope: { orgId: string; workspaceId: string },
+  target: { orgId: string; workspaceId: string; ingestedAtSec?: number },
   specs: readonly SpanSpec[],
-  options: { ingestedAtSec?: number } = {},
 ): Promise<{ accepted: number; bytes: number }> {
   const result = normalizeTraceRequest(otlpRequest(specs), {
-    orgId: scope.orgId,
-    workspaceId: scope.workspaceId,
+    orgId: target.orgId,
+    workspaceId: target.workspaceId,
     batchId: hexId(8),
-    ingestedAtSec: options.ingestedAtSec ?? Math.floor(Date.now() / 1000),
+    ingestedAtSec: target.ingestedAtSec ?? Math.floor(Date.now() / 1000),
   });
   if (result.rejected) throw new Error(`test spans rejected: ${JSON.stringify(result.rejectedBy)}`);
   if (result.accepted) await env.clickhouse.insertJsonEachRow('spans', result.rows);
@@ -101,3 +100,38 @@ export const scopeOf = (orgId: string, ...workspaceIds: string[]): TenantScope =
 
 /** A fixed hour in the past, on a whole hour, so buckets and ranges are predictable. */
 export const BASE_MS = Date.UTC(2026, 10, 2, 10, 0, 0);
+
+/** "0.0010000004" → pico-USD, exactly, for summing money in tests. */
+export function usdToPico(usd: string): bigint {
+  const m = /^(\d+)\.(\d{1,12})$/.exec(usd);
+  if (!m) throw new Error(`not a USD amount: ${usd}`);
+  return BigInt(m[1]!) * 10n ** 12n + BigInt(m[2]!.padEnd(12, '0'));
+}
+
+/** A strict RFC 4180 reader (CRLF records, "" escapes) for checking CSV exports: rows of cells. */
+export function readCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"' && cell === '') quoted = true;
+    else if (ch === ',') row.push(cell), (cell = '');
+    else if (ch === '\r' && text[i + 1] === '\n') row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
+    else if (ch === '\n' || ch === '\r' || ch === '"') throw new Error(`bare ${JSON.stringify(ch)} at ${i}`);
+    else cell += ch;
+  }
+  if (quoted || cell !== '' || row.length) throw new Error('CSV does not end with CRLF');
+  return rows;
+}
+
+/** CSV text → one object per data row, keyed by the header. */
+export function csvRecords(text: string): Array<Record<string, string>> {
+  const [header, ...rows] = readCsv(text);
+  return rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] ?? ''])));
+}

@@ -38,7 +38,7 @@ export const TIMESERIES_DESCRIPTION = [
   `groupBy=model reads GenAI calls only. The ${DEFAULT_SERIES_LIMIT} (limit, at most ${MAX_SERIES_LIMIT}) largest groups are returned; every series has a point per bucket.`,
 ].join(' ');
 
-export const timeseriesQuerySchema = z
+export const timeseriesParamsSchema = z
   .object({
     ...timeRangeShape(MAX_QUERY_RANGE_DAYS),
     metric: metricList.optional().describe(`comma-separated metrics; default ${SPAN_METRICS.join(',')}`),
@@ -48,25 +48,31 @@ export const timeseriesQuerySchema = z
     name: repeatable.optional().describe('only spans with these names'),
     limit: z.coerce.number().int().min(1).max(MAX_SERIES_LIMIT).default(DEFAULT_SERIES_LIMIT).describe('most series (groups) returned'),
   })
-  .strict()
-  .transform((q, ctx): TimeseriesInput => {
-    checkRange(q, MAX_QUERY_RANGE_DAYS, ctx);
-    const bucket = q.bucket ?? autoBucket(q.to.getTime() - q.from.getTime());
-    const bucketSeconds = BUCKETS[bucket];
-    const points = Math.ceil((q.to.getTime() - q.from.getTime()) / 1000 / bucketSeconds) + 1;
-    if (points > MAX_POINTS) ctx.addIssue({ code: 'custom', path: ['bucket'], message: `too small for the range: at most ${MAX_POINTS} buckets` });
-    return {
-      from: q.from,
-      to: q.to,
-      bucket,
-      bucketSeconds,
-      groupBy: q.groupBy,
-      metrics: q.metric ?? [...SPAN_METRICS],
-      services: q.service ?? [],
-      names: q.name ?? [],
-      limit: q.limit,
-    };
-  });
+  .strict();
+type TimeseriesParams = z.output<typeof timeseriesParamsSchema>;
+
+function toTimeseriesInput(q: TimeseriesParams, ctx: z.RefinementCtx): TimeseriesInput {
+  checkRange(q, MAX_QUERY_RANGE_DAYS, ctx);
+  const bucket = q.bucket ?? autoBucket(q.to.getTime() - q.from.getTime());
+  const bucketSeconds = BUCKETS[bucket];
+  const points = Math.ceil((q.to.getTime() - q.from.getTime()) / 1000 / bucketSeconds) + 1;
+  if (points > MAX_POINTS) ctx.addIssue({ code: 'custom', path: ['bucket'], message: `too small for the range: at most ${MAX_POINTS} buckets` });
+  return {
+    from: q.from,
+    to: q.to,
+    bucket,
+    bucketSeconds,
+    groupBy: q.groupBy,
+    metrics: q.metric ?? [...SPAN_METRICS],
+    services: q.service ?? [],
+    names: q.name ?? [],
+    limit: q.limit,
+  };
+}
+
+/** The cross-field step alone, over parsed parameters. */
+export const timeseriesInputSchema = z.custom<TimeseriesParams>().transform(toTimeseriesInput);
+export const timeseriesQuerySchema = timeseriesParamsSchema.transform(toTimeseriesInput);
 
 const pointSchema = z
   .object({

@@ -110,7 +110,8 @@ const round3 = (v: number): number => Math.round(v * 1000) / 1000;
  * from GenAI calls, per bucket and group. Buckets are `intDiv(toUInt32(timestamp), size)`
  * (18.16 has no toStartOfInterval); every series gets a point for every bucket.
  */
-export async function timeseries(clickhouse: ClickHouse, scope: TenantScope, input: TimeseriesInput, prices: PriceBook): Promise<TimeseriesResult> {
+export async function timeseries(deps: { clickhouse: ClickHouse; prices: PriceBook }, scope: TenantScope, input: TimeseriesInput): Promise<TimeseriesResult> {
+  const { clickhouse, prices } = deps;
   const p: Plan = {
     scope,
     input,
@@ -142,7 +143,7 @@ export async function timeseries(clickhouse: ClickHouse, scope: TenantScope, inp
     for (const r of spanRows) cell(r.grp, Number(r.bucket)).spans = r;
     for (const r of tokenRows) {
       const c = cell(r.grp, Number(r.bucket));
-      addTokenRow((c.tokens ??= emptyTotals()), r, r.model, prices);
+      addTokenRow((c.tokens ??= emptyTotals()), r, prices);
     }
   }
   const starts = bucketStarts(p.fromSec, p.toSec, input.bucketSeconds);

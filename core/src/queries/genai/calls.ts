@@ -36,12 +36,15 @@ function rangeCondition(r: CallRange, widenDays: number): Sql {
  */
 export function genaiCalls(scope: TenantScope, range: CallRange, extra: readonly Sql[] = []): Sql {
   const where = sql.join([sql.tenant(scope), rangeCondition(range, 0), ...extra], ' AND ');
-  const parents = sql`SELECT trace_id, parent_span_id FROM genai_spans
-    WHERE ${sql.tenant(scope)} AND ${rangeCondition(range, 1)} AND parent_span_id != ''`;
+  // span_key = cityHash64(trace_id, span_id), parent_key the same of the parent (0 for a
+  // root): a set of UInt64 is ~3× faster than one of string pairs. A false match needs a
+  // 64-bit collision within one org's calls of the range.
+  const parents = sql`SELECT parent_key FROM genai_spans
+    WHERE ${sql.tenant(scope)} AND ${rangeCondition(range, 1)} AND parent_key != 0`;
   return sql`(SELECT workspace_id, day, timestamp, trace_id, span_id, service_name, name, status_code, duration_ns, size_bytes,
       model, provider, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, reasoning_tokens, total_tokens,
       uncached_input_tokens,
-      (trace_id, span_id) NOT IN (${parents}) AS counted
+      span_key NOT IN (${parents}) AS counted
     FROM genai_spans WHERE ${where})`;
 }
 

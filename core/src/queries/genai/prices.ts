@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { recordAudit } from '../../tenancy/audit.js';
 import { inTransaction, type Db, type Queryable } from '../../tenancy/db.js';
 import { parseInput, TenancyError } from '../../tenancy/errors.js';
-import type { Actor } from '../../tenancy/schemas.js';
+import type { Actor, OrgRef } from '../../tenancy/schemas.js';
 import { DEFAULT_PRICES, type PriceEntry } from './default-prices.js';
 import { formatPrice, parsePrice, PRICE_PATTERN, type ModelPrice } from './money.js';
 
@@ -44,6 +44,14 @@ interface PriceRow {
 /** NUMERIC(18,6) as Postgres prints it ("2.500000") → the canonical price text ("2.50"). */
 const canon = (v: string): string => formatPrice(parsePrice(v));
 
+const canonEntry = (e: PriceEntry): PriceEntry => ({
+  model: e.model,
+  inputPerMillion: canon(e.inputPerMillion),
+  outputPerMillion: canon(e.outputPerMillion),
+  cacheReadPerMillion: e.cacheReadPerMillion === null ? null : canon(e.cacheReadPerMillion),
+  cacheCreationPerMillion: e.cacheCreationPerMillion === null ? null : canon(e.cacheCreationPerMillion),
+});
+
 const fromRow = (r: PriceRow): PriceEntry => ({
   model: r.model,
   inputPerMillion: canon(r.input_per_mtok),
@@ -68,14 +76,15 @@ export async function getPriceList(db: Queryable, orgId: string): Promise<PriceL
   const ownModels = new Set(own.map((e) => e.model.toLowerCase()));
   const prices = [
     ...own.map((e) => ({ ...e, source: 'org' as const })),
-    ...DEFAULT_PRICES.filter((e) => !ownModels.has(e.model.toLowerCase())).map((e) => ({ ...e, source: 'default' as const })),
+    ...DEFAULT_PRICES.filter((e) => !ownModels.has(e.model.toLowerCase())).map((e) => ({ ...canonEntry(e), source: 'default' as const })),
   ].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
   return { currency: 'USD', unit: 'per 1M tokens', prices };
 }
 
 /** Replaces the organization's own price entries (an empty list returns it to the built-in prices). Audited. */
-export async function setOrgPrices(db: Db, actor: Actor, orgId: string, input: PutPricesInput): Promise<PriceList> {
-  const { prices } = parseInput(putPricesSchema, input);
+export async function setOrgPrices(db: Db, actor: Actor, input: OrgRef & PutPricesInput): Promise<PriceList> {
+  const { orgId, ...fields } = input;
+  const { prices } = parseInput(putPricesSchema, fields);
   await inTransaction(db, async (client) => {
     const org = await client.query('SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE', [orgId]);
     if (org.rowCount === 0) throw new TenancyError('not_found', 'organization not found', { field: 'orgId' });

@@ -16,17 +16,32 @@ const groupList = repeatable
   .pipe(z.array(z.enum([...GENAI_GROUPS, 'none'])))
   .transform((gs) => GENAI_GROUPS.filter((g) => gs.includes(g)));
 
-export const genaiQuerySchema = z
+export const genaiParamsSchema = z
   .object({
     ...timeRangeShape(MAX_QUERY_RANGE_DAYS),
     groupBy: groupList.optional().describe('model, provider, service (comma-separated), or none; default model'),
     service: repeatable.optional().describe('only calls from these services'),
     model: repeatable.optional().describe('only calls of these models'),
   })
-  .strict()
-  .superRefine((q, ctx) => checkRange(q, MAX_QUERY_RANGE_DAYS, ctx))
-  .transform((q) => ({ from: q.from, to: q.to, groupBy: q.groupBy ?? (['model'] as GenAiGroup[]), services: q.service ?? [], models: q.model ?? [] }));
-export type GenAiQuery = z.output<typeof genaiQuerySchema>;
+  .strict();
+type GenAiParams = z.output<typeof genaiParamsSchema>;
+
+export interface GenAiQuery {
+  from: Date;
+  to: Date;
+  groupBy: GenAiGroup[];
+  services: string[];
+  models: string[];
+}
+
+function toGenAiQuery(q: GenAiParams, ctx: z.RefinementCtx): GenAiQuery {
+  checkRange(q, MAX_QUERY_RANGE_DAYS, ctx);
+  return { from: q.from, to: q.to, groupBy: q.groupBy ?? ['model'], services: q.service ?? [], models: q.model ?? [] };
+}
+
+/** The cross-field step alone, over parsed parameters. */
+export const genaiInputSchema = z.custom<GenAiParams>().transform(toGenAiQuery);
+export const genaiQuerySchema = genaiParamsSchema.transform(toGenAiQuery);
 
 export const genaiSummarySchema = z.object({
   groupBy: z.array(z.enum(GENAI_GROUPS)),
@@ -49,7 +64,8 @@ type Row = TokenRow & { model: string; provider: string; service_name: string; w
  * by model, provider and/or service, largest cost first. Cost is priced per model, so
  * the query always groups by model and folds afterwards.
  */
-export async function genaiSummary(clickhouse: ClickHouse, scope: TenantScope, input: GenAiQuery, prices: PriceBook): Promise<GenAiSummary> {
+export async function genaiSummary(deps: { clickhouse: ClickHouse; prices: PriceBook }, scope: TenantScope, input: GenAiQuery): Promise<GenAiSummary> {
+  const { clickhouse, prices } = deps;
   const extra = [];
   if (input.services.length) extra.push(sql`service_name IN (${sql.join(input.services.map((s) => sql`${s}`))})`);
   if (input.models.length) extra.push(sql`model IN (${sql.join(input.models.map((m) => sql`${m}`))})`);
@@ -72,8 +88,8 @@ export async function genaiSummary(clickhouse: ClickHouse, scope: TenantScope, i
     const id = JSON.stringify(keys);
     let g = groups.get(id);
     if (!g) groups.set(id, (g = { keys, totals: emptyTotals() }));
-    addTokenRow(g.totals, r, r.model, prices);
-    addTokenRow(totals, r, r.model, prices);
+    addTokenRow(g.totals, r, prices);
+    addTokenRow(totals, r, prices);
     wrappers += Number(r.wrappers);
   }
   const out = [...groups.values()]

@@ -29,8 +29,8 @@ export const emptyTotals = (): TokenTotals => ({
   unpricedCalls: 0n,
 });
 
-/** Adds one ClickHouse row of TOKEN_SUMS for `model`, priced with the book. */
-export function addTokenRow(into: TokenTotals, row: TokenRow, model: string, prices: PriceBook): void {
+/** Adds one ClickHouse row of TOKEN_SUMS (for one model), priced with the book. */
+export function addTokenRow(into: TokenTotals, row: TokenRow & { model: string }, prices: PriceBook): void {
   const t = {
     uncachedInputTokens: big(row.uncached_input_tokens_sum),
     outputTokens: big(row.output_tokens_sum),
@@ -45,7 +45,7 @@ export function addTokenRow(into: TokenTotals, row: TokenRow, model: string, pri
   into.cacheCreationTokens += t.cacheCreationTokens;
   into.reasoningTokens += big(row.reasoning_tokens_sum);
   into.totalTokens += big(row.total_tokens_sum);
-  const price = prices.lookup(model);
+  const price = prices.lookup(row.model);
   if (price) into.costPico += costPico(t, price);
   else into.unpricedCalls += calls;
 }

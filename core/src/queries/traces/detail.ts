@@ -158,21 +158,19 @@ function compareNanos(a: string, b: string): number {
 }
 
 /**
- * Every span of one trace. The trace index (keyed by tenant and trace id) tells which
- * seconds the trace's spans lie in, so the span read touches only those partitions and
- * primary-key ranges. Null for an unknown trace, or one outside the scope's workspaces.
+ * Every span of one trace, in one query. Scalar subqueries on `trace_lookup` (keyed by
+ * tenant and trace id, fine-grained) give the seconds the trace's spans lie in; ClickHouse
+ * evaluates them first, so the span read touches only those partitions and primary-key
+ * ranges. Null for an unknown trace, or one outside the scope's workspaces.
  */
 export async function getTrace(clickhouse: ClickHouse, scope: TenantScope, traceId: string): Promise<TraceDetail | null> {
-  const [range] = await clickhouse.query<{ n: string; lo: number; hi: number }>(
-    scope,
-    sql`SELECT count() AS n, toUInt32(min(min_timestamp)) AS lo, toUInt32(max(max_timestamp)) AS hi
-        FROM trace_index WHERE ${sql.tenant(scope)} AND trace_id = ${traceId}`,
-  );
-  if (!range || Number(range.n) === 0) return null;
+  const lookup = sql`FROM trace_lookup WHERE ${sql.tenant(scope)} AND trace_id = ${traceId}`;
   const rows = await clickhouse.query<SpanRow>(
     scope,
     sql`SELECT ${COLUMNS} FROM spans
-        WHERE ${sql.tenant(scope)} AND timestamp >= toDateTime(${range.lo}) AND timestamp <= toDateTime(${range.hi}) AND trace_id = ${traceId}
+        WHERE ${sql.tenant(scope)} AND trace_id = ${traceId}
+          AND timestamp >= (SELECT min(min_timestamp) ${lookup})
+          AND timestamp <= (SELECT max(max_timestamp) ${lookup})
         ORDER BY start_time_unix_nano, span_id
         LIMIT ${MAX_TRACE_SPANS + 1}`,
   );

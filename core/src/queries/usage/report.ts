@@ -58,7 +58,8 @@ const keyOf = (r: KeyedRow, groups: readonly UsageGroup[]): string =>
  * GenAI spans' own spans/bytes go to their model's row and all other spans to model "",
  * so the totals stay exactly the usage_daily sums.
  */
-export async function usageReport(clickhouse: ClickHouse, scope: TenantScope, input: UsageInput, ctx: UsageContext): Promise<UsageReport> {
+export async function usageReport(deps: { clickhouse: ClickHouse; context: UsageContext }, scope: TenantScope, input: UsageInput): Promise<UsageReport> {
+  const { clickhouse, context: ctx } = deps;
   const base = baseKeys(input.groupBy);
   const cols = base.map((g) => sql.identifier(KEY_COLUMNS[g]));
   const groupSql = (extra: Sql[]): Sql => (cols.length + extra.length ? sql`GROUP BY ${sql.join([...cols, ...extra])}` : sql.empty);
@@ -110,8 +111,8 @@ export async function usageReport(clickhouse: ClickHouse, scope: TenantScope, in
   for (const r of callRows) {
     const keys = byModel ? { ...withoutModel(r), model: r.model } : withoutModel(r);
     const a = acc(keys);
-    addTokenRow(a.tokens, r, r.model, ctx.prices);
-    addTokenRow(totals.tokens, r, r.model, ctx.prices);
+    addTokenRow(a.tokens, r, ctx.prices);
+    addTokenRow(totals.tokens, r, ctx.prices);
     if (BigInt(r.calls) > 0n && !ctx.prices.lookup(r.model)) unpriced.add(r.model);
     if (byModel && r.model !== '') {
       // The GenAI spans move from the model "" row to their model's row.

@@ -25,7 +25,7 @@ export const USAGE_DESCRIPTION = [
   'format=csv: RFC 4180, UTF-8, CRLF, a header row of the snake_case names, cells a spreadsheet would read as formulas prefixed with \'.',
 ].join(' ');
 
-export const usageQuerySchema = z
+export const usageParamsSchema = z
   .object({
     from: instantSchema.optional().describe('first day (its UTC day); default: the first of this month'),
     to: instantSchema.optional().describe('exclusive end; default: now'),
@@ -36,20 +36,26 @@ export const usageQuerySchema = z
       .describe('workspace, day, service, model (comma-separated), or none for totals only'),
     format: z.enum(['json', 'csv']).default('json'),
   })
-  .strict()
-  .transform((q, ctx): UsageInput => {
-    const now = new Date();
-    const to = q.to ?? now;
-    const from = q.from ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-    const fromDay = day(from);
-    const toDay = day(new Date(to.getTime() - 1));
-    if (toDay < fromDay) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
-    else if ((Date.parse(toDay) - Date.parse(fromDay)) / DAY_MS + 1 > MAX_USAGE_RANGE_DAYS) {
-      ctx.addIssue({ code: 'custom', path: ['to'], message: `the range may cover at most ${MAX_USAGE_RANGE_DAYS} days` });
-    }
-    const groups = q.groupBy ?? ['workspace', 'day'];
-    return { fromDay, toDay, groupBy: USAGE_GROUPS.filter((g) => groups.includes(g)), format: q.format };
-  });
+  .strict();
+type UsageParams = z.output<typeof usageParamsSchema>;
+
+function toUsageInput(q: UsageParams, ctx: z.RefinementCtx): UsageInput {
+  const now = new Date();
+  const to = q.to ?? now;
+  const from = q.from ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  const fromDay = day(from);
+  const toDay = day(new Date(to.getTime() - 1));
+  if (toDay < fromDay) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+  else if ((Date.parse(toDay) - Date.parse(fromDay)) / DAY_MS + 1 > MAX_USAGE_RANGE_DAYS) {
+    ctx.addIssue({ code: 'custom', path: ['to'], message: `the range may cover at most ${MAX_USAGE_RANGE_DAYS} days` });
+  }
+  const groups = q.groupBy ?? ['workspace', 'day'];
+  return { fromDay, toDay, groupBy: USAGE_GROUPS.filter((g) => groups.includes(g)), format: q.format };
+}
+
+/** The cross-field step alone, over parsed parameters. */
+export const usageInputSchema = z.custom<UsageParams>().transform(toUsageInput);
+export const usageQuerySchema = usageParamsSchema.transform(toUsageInput);
 
 const measures = {
   spans: z.number().int().describe('spans accepted'),
