@@ -19,7 +19,7 @@ export {
   type FlushReport,
   type InsertReport,
 } from './writer/write.js';
-export { findStoredBatches } from './writer/dedupe.js';
+export { findStoredBatches, checkStoredBatches, type StoredBatches } from './writer/dedupe.js';
 export { insertBatches, type InsertOutcome } from './writer/insert.js';
 export type { WriterFault } from './writer/faults.js';
 export { planRetention, cutoffFor, partitionOf, type RetentionPlan, type RetentionPolicy, type DeleteGroup } from './retention/plan.js';

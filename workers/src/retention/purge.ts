@@ -114,7 +114,8 @@ function entryFor(plan: RetentionPlan, state: RunState, ids: { orgId: string; wo
     const known = plan.cutoffs.get(ids.workspaceId);
     const policy = known?.orgId === ids.orgId ? known : undefined;
     entry = {
-      ...ids,
+      orgId: ids.orgId,
+      workspaceId: ids.workspaceId,
       retentionDays: policy?.retentionDays ?? null,
       cutoff: (policy?.cutoff ?? (plan.dropBefore as Date)).toISOString(),
       partitionsDropped: [],
@@ -129,7 +130,7 @@ async function dropExpiredPartitions(deps: RetentionDeps, plan: RetentionPlan, s
   const before = plan.dropBeforePartition as number;
   for (const table of RETAINED_TABLES) {
     const expired = (await listDayPartitions(deps.clickhouse, table.name)).filter((p) => p < before);
-    const holders = table.name === 'spans' ? await countSpansInPartitions(deps.clickhouse, expired) : [];
+    const holders = table.name === 'spans' ? await countSpansInPartitions(deps.clickhouse, { partitions: expired, before: plan.dropBefore as Date }) : [];
     for (const p of expired) {
       await dropDayPartition(deps.clickhouse, table.name, p);
       state.report.partitionsDropped[table.name].push(String(p));

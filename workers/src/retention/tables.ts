@@ -33,14 +33,22 @@ export async function listDayPartitions(clickhouse: ClickHouse, table: RetainedT
   return rows.map((r) => r.partition).filter((p) => /^\d{8}$/.test(p)).map(Number).sort((a, b) => a - b);
 }
 
-/** Rows per workspace and partition in the given partitions of `spans`: what a drop removes from whom. */
-export async function countSpansInPartitions(clickhouse: ClickHouse, partitions: readonly number[]): Promise<Array<{ orgId: string; workspaceId: string; partition: number; rows: number }>> {
-  if (partitions.length === 0) return [];
+/**
+ * Rows per workspace and partition in the given partitions of `spans`: what a drop removes
+ * from whom. `before` (the drop cutoff) plus a day bounds the scan by the time index
+ * whatever the server's timezone, which decides where its day partitions begin.
+ */
+export async function countSpansInPartitions(
+  clickhouse: ClickHouse,
+  expired: { partitions: readonly number[]; before: Date },
+): Promise<Array<{ orgId: string; workspaceId: string; partition: number; rows: number }>> {
+  if (expired.partitions.length === 0) return [];
+  const bound = new Date(expired.before.getTime() + 86_400_000);
   // Cross-tenant on purpose: the partitions hold every tenant's rows and go whole.
   const rows = await clickhouse.query<{ org_id: string; workspace_id: string; partition: number; rows: string }>(
     AllTenants,
     sql`SELECT org_id, workspace_id, toYYYYMMDD(timestamp) AS partition, count() AS rows FROM spans
-        WHERE ${sql.allTenants()} AND toYYYYMMDD(timestamp) IN (${sql.join(partitions.map((p) => sql`${p}`))})
+        WHERE ${sql.allTenants()} AND timestamp < ${bound} AND toYYYYMMDD(timestamp) IN (${sql.join(expired.partitions.map((p) => sql`${p}`))})
         GROUP BY org_id, workspace_id, partition`,
   );
   return rows.map((r) => ({ orgId: r.org_id, workspaceId: r.workspace_id, partition: Number(r.partition), rows: Number(r.rows) }));

@@ -1,6 +1,6 @@
 import { StorageError, type ClickHouse, type Logger, type SpanBatch } from '@canopy/core';
 import type { FlushReason } from './batcher.js';
-import { findStoredBatches } from './dedupe.js';
+import { checkStoredBatches } from './dedupe.js';
 import { createFaultHooks, type WriterFault } from './faults.js';
 import { insertBatches, type InsertOutcome } from './insert.js';
 
@@ -86,7 +86,7 @@ export function createBatchWriter(deps: BatchWriterDeps, options: BatchWriterOpt
       durationMs: Date.now() - started,
     };
     for (const o of outcomes) report.outcomes[o.status]++;
-    logFlush(deps.logger, report, items, outcomes);
+    logFlush(deps.logger, { report, items, outcomes });
     options.onFlush?.(report);
     return outcomes;
   };
@@ -106,10 +106,13 @@ async function writeDistinct(
   }
 
   const suspects = [...distinct.values()].filter((i) => i.mayBeStored).map((i) => i.batch);
+  // Batches partly stored (a cluster insert that failed on some shards) are written narrowed to their missing rows.
+  let remainders = new Map<string, SpanBatch>();
   if (suspects.length > 0) {
     try {
-      const stored = await findStoredBatches(deps.clickhouse, suspects);
-      for (const id of stored) result.set(id, { status: 'ok', alreadyStored: true });
+      const checked = await checkStoredBatches(deps.clickhouse, suspects);
+      for (const id of checked.stored) result.set(id, { status: 'ok', alreadyStored: true });
+      remainders = checked.remainders;
     } catch (err) {
       const failed = asFailure(err);
       for (const id of distinct.keys()) result.set(id, failed);
@@ -117,7 +120,7 @@ async function writeDistinct(
     }
   }
 
-  const toInsert = [...distinct.values()].map((i) => i.batch).filter((b) => !result.has(b.batchId));
+  const toInsert = [...distinct.values()].map((i) => remainders.get(i.batch.batchId) ?? i.batch).filter((b) => !result.has(b.batchId));
   if (toInsert.length === 0) return result;
   const outcome = await insert(toInsert);
   if (outcome.status !== 'rejected' || toInsert.length === 1) {
@@ -150,7 +153,8 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
-function logFlush(logger: Logger, report: FlushReport, items: PendingBatch[], outcomes: WriteOutcome[]): void {
+function logFlush(logger: Logger, flush: { report: FlushReport; items: PendingBatch[]; outcomes: WriteOutcome[] }): void {
+  const { report, items, outcomes } = flush;
   const { reason, jobs, rows, bytes, alreadyStored, durationMs } = report;
   const inserts = report.inserts.map((i) => `${i.rows} rows/${i.jobs} jobs ${i.status}`).join(', ') || 'none';
   logger.debug(
