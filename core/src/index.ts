@@ -5,8 +5,20 @@ export { newId } from './ids.js';
 
 export { sql, Sql, AllTenants, quoteString, literal, type SqlValue, type TenantScope, type QueryScope } from './clickhouse/sql.js';
 export { createClickHouse, classifyClickHouseError, type ClickHouse, type ClickHouseOptions } from './clickhouse/client.js';
-export { clickhouseMigrations, type ClickHouseMigration, type SchemaContext } from './clickhouse/schema.js';
-export { migrateClickHouse, type MigrationResult } from './clickhouse/migrate.js';
+export { clickhouseMigrations, type ClickHouseMigration } from './clickhouse/schema.js';
+export {
+  createTable,
+  createView,
+  tableName,
+  localTableName,
+  onCluster,
+  replicationPath,
+  type SchemaContext,
+  type TableSpec,
+  type TableEngine,
+  type ViewSpec,
+} from './clickhouse/ddl.js';
+export { migrateClickHouse, dropClickHouseDatabase, type MigrationResult } from './clickhouse/migrate.js';
 
 export { createPgPool, ensurePgDatabase, withTransaction, type PgPool, type PgClient } from './postgres/pool.js';
 export { pgMigrations, type PgMigration } from './postgres/schema.js';
@@ -259,3 +271,5 @@ export {
   type UsageRow,
   type UsageContext,
 } from './queries/index.js';
+
+export { createHttpServer, type HttpServer, type HttpServerOptions } from './http/server.js';

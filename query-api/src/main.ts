@@ -1,6 +1,4 @@
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { ConfigError, createClickHouse, createKeyCache, createLogger, createPgPool, loadConfig, type CanopyConfig } from '@canopy/core';
+import { ConfigError, createClickHouse, createKeyCache, createLogger, createPgPool, loadConfig, createHttpServer, type CanopyConfig, type HttpServer, type KeyCache } from '@canopy/core';
 import { createPolicyEngine } from '@canopy/policies';
 import { consoleDistDir } from '@canopy/console';
 import { createQueryApi } from './app.js';
@@ -22,43 +20,20 @@ const pg = createPgPool(config.postgres.url);
 // Both LISTEN on their own connection, so a change (a member removed, a key revoked)
 // reaches this process within milliseconds; the periodic reload is the safety net.
 const policy = createPolicyEngine({ pool: pg, log }, { listenUrl: config.postgres.url });
-const keys = await createKeyCache({ pool: pg, log }, { ttlMs: config.collector.keyCacheTtlMs, negativeTtlMs: 5_000, listenUrl: config.postgres.url });
-
-try {
-  await policy.ready;
-} catch (err) {
-  log.fatal({ err }, 'cannot load the policy from Postgres');
-  process.exit(1);
-}
-
-const app = createQueryApi({ clickhouse, pg, policy, keys, log }, { trustProxy: config.api.trustProxy, consoleDir: consoleDistDir });
-const server = app.listen(config.api.port, config.api.host);
-try {
-  await once(server, 'listening');
-} catch (err) {
-  log.fatal({ err }, 'query API cannot listen');
-  process.exit(1);
-}
-const { port } = server.address() as AddressInfo;
-log.info({ host: config.api.host, port }, 'query API listening');
-
+let keys: KeyCache | undefined;
+let server: HttpServer | undefined;
 let closing: Promise<void> | undefined;
 
-/** Stops accepting, lets in-flight requests finish, then closes the clients in reverse order. Safe to call twice. */
+/**
+ * Stops accepting, lets in-flight requests finish (answering them with `Connection: close`
+ * so keep-alive clients go elsewhere), then closes the clients in reverse order. Safe to
+ * call twice, and during start-up.
+ */
 function close(signal: string): Promise<void> {
   closing ??= (async () => {
     log.info({ signal }, 'query API shutting down');
-    const force = setTimeout(() => {
-      log.warn('in-flight requests did not finish in 10 s; closing their connections');
-      server.closeAllConnections();
-    }, 10_000);
-    force.unref();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-    clearTimeout(force);
-    await keys.close().catch((err: unknown) => log.warn({ err }, 'closing the key cache failed'));
+    await server?.close();
+    await keys?.close().catch((err: unknown) => log.warn({ err }, 'closing the key cache failed'));
     await policy.close().catch((err: unknown) => log.warn({ err }, 'closing the policy engine failed'));
     await pg.end().catch((err: unknown) => log.warn({ err }, 'closing Postgres failed'));
     await clickhouse.close().catch((err: unknown) => log.warn({ err }, 'closing ClickHouse failed'));
@@ -67,6 +42,7 @@ function close(signal: string): Promise<void> {
   return closing;
 }
 
+// Registered before start-up so a SIGTERM while loading the policy still exits cleanly.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     close(signal).then(
@@ -77,4 +53,25 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       },
     );
   });
+}
+
+keys = await createKeyCache({ pool: pg, log }, { ttlMs: config.collector.keyCacheTtlMs, negativeTtlMs: 5_000, listenUrl: config.postgres.url });
+try {
+  await policy.ready;
+} catch (err) {
+  if (closing) await closing;
+  log.fatal({ err }, 'cannot load the policy from Postgres');
+  process.exit(1);
+}
+
+if (!closing) {
+  const app = createQueryApi({ clickhouse, pg, policy, keys, log }, { trustProxy: config.api.trustProxy, consoleDir: consoleDistDir });
+  server = createHttpServer(app, { shutdownGraceMs: 10_000, requestTimeoutMs: 60_000 });
+  try {
+    const { port } = await server.listen(config.api.port, config.api.host);
+    log.info({ host: config.api.host, port }, 'query API listening');
+  } catch (err) {
+    log.fatal({ err }, 'query API cannot listen');
+    process.exit(1);
+  }
 }

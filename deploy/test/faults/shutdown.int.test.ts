@@ -178,11 +178,9 @@ describe('graceful shutdown on SIGTERM', () => {
     expect(answer.status).toBe(401);
   });
 
-  // KNOWN GAP (query-api/src/main.ts): during shutdown the query API keeps serving keep-alive
-  // connections, so clients that keep sending hold it open until its 10 s force-close. The
-  // collector marks answers sent while stopping `Connection: close` (collector/src/receive/server.ts);
-  // when the query API does the same, this test fails: turn `it.fails` into `it`.
-  it.fails('query API: tells keep-alive clients to close once it is stopping', async () => {
+  // Both HTTP services use core's createHttpServer, which marks answers sent while stopping
+  // `Connection: close` so keep-alive clients cannot hold a stopping process open.
+  it('query API: tells keep-alive clients to close once it is stopping', async () => {
     const { port, api } = await startQueryApi();
     const slow = slowOrgCreate(port);
     await new Promise((r) => setTimeout(r, 200));
