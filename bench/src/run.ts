@@ -17,6 +17,7 @@ const BENCHES: Record<string, (args: { spans: number }) => Promise<Record<string
     const { runPolicyBench } = (await import('./policy.js')) as { runPolicyBench: () => Promise<Record<string, unknown>> };
     return runPolicyBench();
   },
+  query: async () => { const q = await import('./query.js'); return q.runQueryBench({ spans: q.spansOption(process.argv.slice(2)) }); },
 };
 
 const { values, positionals } = parseArgs({ options: { spans: { type: 'string', default: '200000' } }, allowPositionals: true });
