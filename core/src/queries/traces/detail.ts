@@ -158,19 +158,24 @@ function compareNanos(a: string, b: string): number {
 }
 
 /**
- * Every span of one trace, in one query. Scalar subqueries on `trace_lookup` (keyed by
- * tenant and trace id, fine-grained) give the seconds the trace's spans lie in; ClickHouse
- * evaluates them first, so the span read touches only those partitions and primary-key
- * ranges. Null for an unknown trace, or one outside the scope's workspaces.
+ * Every span of one trace. One probe of `trace_lookup` (keyed by tenant and trace id,
+ * fine-grained) gives the seconds the trace's spans lie in; the span read then carries
+ * them as constants, so it touches only those partitions and primary-key ranges. (Two
+ * scalar subqueries did the same in one round trip but probed every partition twice.)
+ * Null for an unknown trace, or one outside the scope's workspaces.
  */
 export async function getTrace(clickhouse: ClickHouse, scope: TenantScope, traceId: string): Promise<TraceDetail | null> {
-  const lookup = sql`FROM trace_lookup WHERE ${sql.tenant(scope)} AND trace_id = ${traceId}`;
+  const [range] = await clickhouse.query<{ lo: number; hi: number; n: string }>(
+    scope,
+    sql`SELECT toUInt32(min(min_timestamp)) AS lo, toUInt32(max(max_timestamp)) AS hi, count() AS n
+        FROM trace_lookup WHERE ${sql.tenant(scope)} AND trace_id = ${traceId}`,
+  );
+  if (!range || range.n === '0') return null;
   const rows = await clickhouse.query<SpanRow>(
     scope,
     sql`SELECT ${COLUMNS} FROM spans
         WHERE ${sql.tenant(scope)} AND trace_id = ${traceId}
-          AND timestamp >= (SELECT min(min_timestamp) ${lookup})
-          AND timestamp <= (SELECT max(max_timestamp) ${lookup})
+          AND timestamp >= toDateTime(${Number(range.lo)}) AND timestamp <= toDateTime(${Number(range.hi)})
         ORDER BY start_time_unix_nano, span_id
         LIMIT ${MAX_TRACE_SPANS + 1}`,
   );
