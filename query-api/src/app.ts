@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import { createDataRouter } from './data/router.js';
 import { errorMiddleware, QueryError } from './errors.js';
 import { healthRoutes } from './health.js';
@@ -33,6 +34,18 @@ export function createQueryApi(deps: QueryApiDeps, options: QueryApiOptions = {}
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
+  // Security headers for the API and the console it serves. The console's charts set inline
+  // styles and data: images, so the policy allows exactly those; nothing is loaded from elsewhere.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: { 'img-src': ["'self'", 'data:'], 'style-src': ["'self'", "'unsafe-inline'"], 'connect-src': ["'self'"] },
+      },
+      crossOriginEmbedderPolicy: false,
+      strictTransportSecurity: false,
+    }),
+  );
   app.use(healthRoutes(deps, { timeoutMs: options.readinessTimeoutMs ?? 2_000 }));
 
   const routers = [createManagementRouter(deps), createDataRouter(deps)];
