@@ -1,4 +1,5 @@
 import { createClickHouse, type ClickHouseOptions } from './client.js';
+import { createDatabase, createLedger, dropDatabase, tableName, type SchemaContext } from './ddl.js';
 import { clickhouseMigrations, type ClickHouseMigration } from './schema.js';
 import { AllTenants, sql } from './sql.js';
 import type { Logger } from '../log.js';
@@ -8,31 +9,46 @@ export interface MigrationResult {
   current: number;
 }
 
-/** Creates the database if needed and applies every migration not yet recorded. Safe to run twice. */
+const schemaContext = (options: ClickHouseOptions): SchemaContext => ({ db: options.database, cluster: options.cluster });
+
+/**
+ * Creates the database if needed and applies every migration not yet recorded. Safe to
+ * run twice. With `options.cluster` every statement runs `ON CLUSTER` (see ddl.ts), so
+ * one run through any node migrates every node.
+ */
 export async function migrateClickHouse(
   options: ClickHouseOptions,
   log?: Logger,
   migrations: ClickHouseMigration[] = clickhouseMigrations,
 ): Promise<MigrationResult> {
+  const ctx = schemaContext(options);
   const admin = createClickHouse({ ...options, database: 'default' });
   try {
-    await admin.command(sql`CREATE DATABASE IF NOT EXISTS ${sql.identifier(options.database)}`);
-    const ledger = sql.identifier(`${options.database}.schema_migrations`);
-    await admin.command(
-      sql`CREATE TABLE IF NOT EXISTS ${ledger} (version UInt32, name String, applied_at DateTime) ENGINE = MergeTree ORDER BY version`,
-    );
+    await admin.command(createDatabase(ctx));
+    await admin.command(createLedger(ctx));
+    const ledger = tableName(ctx, 'schema_migrations');
     const done = new Set(
       (await admin.query<{ version: number }>(AllTenants, sql`SELECT DISTINCT version FROM ${ledger}`)).map((r) => Number(r.version)),
     );
     const applied: number[] = [];
     for (const m of migrations) {
       if (done.has(m.version)) continue;
-      log?.info({ version: m.version, name: m.name }, 'applying ClickHouse migration');
-      for (const statement of m.statements({ db: options.database })) await admin.command(statement);
+      log?.info({ version: m.version, name: m.name, cluster: ctx.cluster }, 'applying ClickHouse migration');
+      for (const statement of m.statements(ctx)) await admin.command(statement);
       await admin.command(sql`INSERT INTO ${ledger} (version, name, applied_at) VALUES (${m.version}, ${m.name}, now())`);
       applied.push(m.version);
     }
     return { applied, current: Math.max(0, ...migrations.map((m) => m.version)) };
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Drops the database (on every node of a cluster); for tests and teardown. */
+export async function dropClickHouseDatabase(options: ClickHouseOptions): Promise<void> {
+  const admin = createClickHouse({ ...options, database: 'default' });
+  try {
+    await admin.command(dropDatabase(schemaContext(options)));
   } finally {
     await admin.close();
   }

@@ -1,10 +1,16 @@
 import { sql, type Sql } from './sql.js';
+import { createTable, createView, tableName as t, type SchemaContext } from './ddl.js';
 import { GENAI_KEYS, TOKEN_KEYS, textExpression, tokenExpression } from '../queries/genai/conventions.js';
+
+export type { SchemaContext } from './ddl.js';
 
 /**
  * ClickHouse schema as ordered migrations. Every statement runs on 18.16 and on
  * current ClickHouse: no Map, DateTime64, TTL, CODEC or skipping indexes.
  * Each ORDER BY starts with (org_id, workspace_id) so a tenant reads only its granules.
+ * Tables and views are made by ddl.ts's `createTable`/`createView`, which give the
+ * single-node statements or, on a cluster, replicated local tables with Distributed
+ * tables in front (sharded by trace) and per-node views.
  */
 export interface ClickHouseMigration {
   version: number;
@@ -12,19 +18,19 @@ export interface ClickHouseMigration {
   statements: (ctx: SchemaContext) => Sql[];
 }
 
-export interface SchemaContext {
-  /** database the tables live in */
-  db: string;
-}
-
-const t = (ctx: SchemaContext, table: string): Sql => sql.identifier(`${ctx.db}.${table}`);
+/** Spans and everything derived from them live on the shard of their trace. */
+const BY_TRACE = sql`cityHash64(trace_id)`;
+/** Rollups: the views place their rows with their spans; this only places direct inserts. */
+const BY_TENANT = sql`cityHash64(org_id, workspace_id)`;
 
 export const clickhouseMigrations: ClickHouseMigration[] = [
   {
     version: 1,
     name: 'spans, trace index, usage and batch ledger',
     statements: (ctx) => [
-      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'spans')} (
+      ...createTable(ctx, {
+        name: 'spans',
+        columns: sql`
         org_id String,
         workspace_id String,
         timestamp DateTime,
@@ -71,63 +77,91 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
         dropped_links_count UInt32,
         size_bytes UInt32,
         batch_id String,
-        ingested_at DateTime
-      ) ENGINE = MergeTree
-      PARTITION BY toYYYYMMDD(timestamp)
-      ORDER BY (org_id, workspace_id, timestamp, trace_id, span_id)`,
+        ingested_at DateTime`,
+        engine: { family: 'MergeTree' },
+        partitionBy: sql`toYYYYMMDD(timestamp)`,
+        orderBy: sql`(org_id, workspace_id, timestamp, trace_id, span_id)`,
+        shardingKey: BY_TRACE,
+      }),
 
       // One row per (trace, day) per insert block, so fetching a trace reads this small
       // table by primary key and then only the partitions the trace's spans live in.
-      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'trace_index')} (
+      ...createTable(ctx, {
+        name: 'trace_index',
+        columns: sql`
         org_id String,
         workspace_id String,
         trace_id String,
         day Date,
         min_timestamp DateTime,
         max_timestamp DateTime,
-        span_count UInt64
-      ) ENGINE = MergeTree
-      PARTITION BY toYYYYMMDD(day)
-      ORDER BY (org_id, workspace_id, trace_id)`,
-      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'trace_index_mv')} TO ${t(ctx, 'trace_index')} AS
-        SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day,
+        span_count UInt64`,
+        engine: { family: 'MergeTree' },
+        partitionBy: sql`toYYYYMMDD(day)`,
+        orderBy: sql`(org_id, workspace_id, trace_id)`,
+        shardingKey: BY_TRACE,
+      }),
+      createView(ctx, {
+        name: 'trace_index_mv',
+        to: 'trace_index',
+        from: 'spans',
+        select: (spans) => sql`SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day,
                min(timestamp) AS min_timestamp, max(timestamp) AS max_timestamp, count() AS span_count
-        FROM ${t(ctx, 'spans')}
+        FROM ${spans}
         GROUP BY org_id, workspace_id, trace_id, day`,
+      }),
 
       // Billing counts by the UTC day a span was accepted, and outlives span retention.
-      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'usage_daily')} (
+      // On a cluster each shard holds its own partial sums; readers sum() across them.
+      ...createTable(ctx, {
+        name: 'usage_daily',
+        columns: sql`
         org_id String,
         workspace_id String,
         day Date,
         service_name String,
         spans UInt64,
-        bytes UInt64
-      ) ENGINE = SummingMergeTree((spans, bytes))
-      PARTITION BY toYYYYMM(day)
-      ORDER BY (org_id, workspace_id, day, service_name)`,
-      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'usage_daily_mv')} TO ${t(ctx, 'usage_daily')} AS
-        SELECT org_id, workspace_id, toDate(ingested_at) AS day, service_name,
+        bytes UInt64`,
+        engine: { family: 'SummingMergeTree', sum: sql`(spans, bytes)` },
+        partitionBy: sql`toYYYYMM(day)`,
+        orderBy: sql`(org_id, workspace_id, day, service_name)`,
+        shardingKey: BY_TENANT,
+      }),
+      createView(ctx, {
+        name: 'usage_daily_mv',
+        to: 'usage_daily',
+        from: 'spans',
+        select: (spans) => sql`SELECT org_id, workspace_id, toDate(ingested_at) AS day, service_name,
                count() AS spans, sum(toUInt64(size_bytes)) AS bytes
-        FROM ${t(ctx, 'spans')}
+        FROM ${spans}
         GROUP BY org_id, workspace_id, day, service_name`,
+      }),
 
       // Written by the same insert as the spans (through the view), so "this batch is
       // stored" and "these spans are stored" can never disagree; workers read it to make
-      // a retried batch harmless on plain MergeTree.
-      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'ingest_batches')} (
+      // a retried batch harmless on plain MergeTree. On a cluster a batch's rows spread
+      // over the shards, and sum(spans) says how many of them are stored.
+      ...createTable(ctx, {
+        name: 'ingest_batches',
+        columns: sql`
         org_id String,
         workspace_id String,
         batch_id String,
         day Date,
-        spans UInt64
-      ) ENGINE = SummingMergeTree(spans)
-      PARTITION BY toYYYYMM(day)
-      ORDER BY (org_id, workspace_id, batch_id)`,
-      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'ingest_batches_mv')} TO ${t(ctx, 'ingest_batches')} AS
-        SELECT org_id, workspace_id, batch_id, toDate(ingested_at) AS day, count() AS spans
-        FROM ${t(ctx, 'spans')}
+        spans UInt64`,
+        engine: { family: 'SummingMergeTree', sum: sql`spans` },
+        partitionBy: sql`toYYYYMM(day)`,
+        orderBy: sql`(org_id, workspace_id, batch_id)`,
+        shardingKey: BY_TENANT,
+      }),
+      createView(ctx, {
+        name: 'ingest_batches_mv',
+        to: 'ingest_batches',
+        from: 'spans',
+        select: (spans) => sql`SELECT org_id, workspace_id, batch_id, toDate(ingested_at) AS day, count() AS spans
+        FROM ${spans}
         GROUP BY org_id, workspace_id, batch_id, day`,
+      }),
     ],
   },
   {
@@ -136,7 +170,9 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
     statements: (ctx) => [
       // Billing data like usage_daily: `day` is the UTC day the span was accepted, monthly
       // partitions, kept past span retention. Small: only spans with token attributes.
-      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'genai_spans')} (
+      ...createTable(ctx, {
+        name: 'genai_spans',
+        columns: sql`
         org_id String,
         workspace_id String,
         day Date,
@@ -159,19 +195,25 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
         total_tokens UInt64,
         uncached_input_tokens UInt64,
         span_key UInt64,
-        parent_key UInt64
-      ) ENGINE = MergeTree
-      PARTITION BY toYYYYMM(day)
-      ORDER BY (org_id, workspace_id, day, trace_id, span_id)`,
+        parent_key UInt64`,
+        engine: { family: 'MergeTree' },
+        partitionBy: sql`toYYYYMM(day)`,
+        orderBy: sql`(org_id, workspace_id, day, trace_id, span_id)`,
+        shardingKey: BY_TRACE,
+      }),
       // The token attributes are read with the conventions of queries/genai/conventions.ts.
       // uncached_input_tokens: input minus cache read/creation (current OTel counts cache
       // tokens inside input); when input is smaller than the cache tokens the
       // instrumentation evidently reported input without them (Anthropic's API shape),
       // so all of input is uncached.
       // span_key/parent_key: (trace, span) and (trace, parent) as one UInt64 each (0: no
-      // parent), for the wrapper rule's anti-join (see queries/genai/calls.ts).
-      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'genai_spans_mv')} TO ${t(ctx, 'genai_spans')} AS
-        SELECT org_id, workspace_id, toDate(ingested_at) AS day, timestamp, trace_id, span_id, parent_span_id,
+      // parent), for the wrapper rule's anti-join (see queries/genai/calls.ts). A parent is
+      // in its child's trace, so on a cluster the anti-join finds it on the same shard.
+      createView(ctx, {
+        name: 'genai_spans_mv',
+        to: 'genai_spans',
+        from: 'spans',
+        select: (spans) => sql`SELECT org_id, workspace_id, toDate(ingested_at) AS day, timestamp, trace_id, span_id, parent_span_id,
                service_name, name, status_code, duration_ns, size_bytes,
                ${textExpression(GENAI_KEYS.model)} AS model,
                ${textExpression(GENAI_KEYS.provider)} AS provider,
@@ -185,8 +227,9 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
                   toUInt64(input_tokens - cache_read_tokens - cache_creation_tokens), input_tokens) AS uncached_input_tokens,
                cityHash64(trace_id, span_id) AS span_key,
                if(parent_span_id = '', toUInt64(0), cityHash64(trace_id, parent_span_id)) AS parent_key
-        FROM ${t(ctx, 'spans')}
+        FROM ${spans}
         WHERE hasAny(attr_keys, ${TOKEN_KEYS})`,
+      }),
     ],
   },
   {
@@ -197,23 +240,32 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
       // per partition a lookup by trace id reads a whole 8192-row granule in every part
       // (~30 ms for 30 days). The same rows with 256-row granules read ~30× less; the
       // trace detail reads this table. Daily partitions, dropped with the spans'.
-      sql`CREATE TABLE IF NOT EXISTS ${t(ctx, 'trace_lookup')} (
+      ...createTable(ctx, {
+        name: 'trace_lookup',
+        columns: sql`
         org_id String,
         workspace_id String,
         trace_id String,
         day Date,
         min_timestamp DateTime,
-        max_timestamp DateTime
-      ) ENGINE = MergeTree
-      PARTITION BY toYYYYMMDD(day)
-      ORDER BY (org_id, workspace_id, trace_id)
-      SETTINGS index_granularity = 256`,
-      sql`CREATE MATERIALIZED VIEW IF NOT EXISTS ${t(ctx, 'trace_lookup_mv')} TO ${t(ctx, 'trace_lookup')} AS
-        SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day, min(timestamp) AS min_timestamp, max(timestamp) AS max_timestamp
-        FROM ${t(ctx, 'spans')}
+        max_timestamp DateTime`,
+        engine: { family: 'MergeTree' },
+        partitionBy: sql`toYYYYMMDD(day)`,
+        orderBy: sql`(org_id, workspace_id, trace_id)`,
+        settings: sql`index_granularity = 256`,
+        shardingKey: BY_TRACE,
+      }),
+      createView(ctx, {
+        name: 'trace_lookup_mv',
+        to: 'trace_lookup',
+        from: 'spans',
+        select: (spans) => sql`SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day, min(timestamp) AS min_timestamp, max(timestamp) AS max_timestamp
+        FROM ${spans}
         GROUP BY org_id, workspace_id, trace_id, day`,
+      }),
       // Traces stored before this migration. A trace inserted while it runs may get two
-      // rows; readers take min/max, so that is harmless.
+      // rows; readers take min/max, so that is harmless. On a cluster this goes through
+      // the Distributed tables: rows return to their trace's shard.
       sql`INSERT INTO ${t(ctx, 'trace_lookup')}
         SELECT org_id, workspace_id, trace_id, day, min_timestamp, max_timestamp FROM ${t(ctx, 'trace_index')}`,
     ],

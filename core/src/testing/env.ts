@@ -3,7 +3,7 @@ import pg from 'pg';
 import { loadConfig, type CanopyConfig } from '../config/config.js';
 import { createClickHouse, type ClickHouse } from '../clickhouse/client.js';
 import { migrateClickHouse } from '../clickhouse/migrate.js';
-import { sql } from '../clickhouse/sql.js';
+import { dropDatabase } from '../clickhouse/ddl.js';
 import { createPgPool, type PgPool } from '../postgres/pool.js';
 import { migratePostgres } from '../postgres/migrate.js';
 import { createOrganizationWithWorkspaces, type BootstrappedWorkspace } from '../tenancy/organizations.js';
@@ -50,7 +50,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     pool,
     async cleanup() {
       await pool.end().catch(() => undefined);
-      await clickhouse.command(sql`DROP DATABASE IF EXISTS ${sql.identifier(config.clickhouse.database)}`).catch(() => undefined);
+      await clickhouse.command(dropDatabase({ db: config.clickhouse.database, cluster: config.clickhouse.cluster })).catch(() => undefined);
       await clickhouse.close().catch(() => undefined);
       const admin = new pg.Client({ connectionString: base.postgres.url.replace(/\/[^/]*$/, '/postgres') });
       await admin.connect();
