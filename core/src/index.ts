@@ -78,7 +78,7 @@ export {
 } from './otlp/normalize.js';
 
 export { SPANS_QUEUE, spanBatchSchema, cappedBackoffMs, type SpanBatch } from './queue/contract.js';
-export { createSpanQueue, createRedis, type SpanQueue, type RedisOptions } from './queue/queue.js';
+export { createSpanQueue, createRedis, DEDUPE_TTL_MS, type SpanQueue, type RedisOptions } from './queue/queue.js';
 
 // The organization model's operations: what the management API and the `canopy` CLI call.
 export { TenancyError, isTenancyError, translatePgError, type TenancyErrorCode } from './tenancy/errors.js';

@@ -17,9 +17,16 @@ export function createRedis(url: string, options: { forWorker?: boolean } = {}):
   });
 }
 
+/** How long an identical re-sent request is recognised (OTel exporters retry within minutes). */
+export const DEDUPE_TTL_MS = 10 * 60_000;
+
 export interface SpanQueue {
-  /** Adds a batch; resolves only when Redis has it. */
-  add(batch: SpanBatch, options: { attempts: number }): Promise<void>;
+  /**
+   * Adds a batch; resolves only when Redis has it. With `dedupeId`, another add with the
+   * same id within `DEDUPE_TTL_MS` is a no-op: a client re-sending a request whose first
+   * answer was lost (a timeout, a Redis crash after the write) does not queue it twice.
+   */
+  add(batch: SpanBatch, options: { attempts: number; dedupeId?: string }): Promise<void>;
   /** Jobs waiting or delayed (not yet being written). */
   depth(): Promise<number>;
   readonly queue: Queue;
@@ -41,6 +48,7 @@ export function createSpanQueue(connection: ConnectionOptions, prefix: string): 
         backoff: { type: 'capped', delay: 500 },
         removeOnComplete: true,
         removeOnFail: false,
+        ...(options.dedupeId ? { deduplication: { id: options.dedupeId, ttl: DEDUPE_TTL_MS } } : {}),
       });
     },
     async depth() {
