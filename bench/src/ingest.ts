@@ -115,7 +115,7 @@ export async function runIngestBench(options: IngestBenchOptions): Promise<Recor
   // Decode + normalize alone, on this core: the collector's CPU floor per span.
   const decodeStart = performance.now();
   for (const p of payloads.slice(0, Math.min(requests, 100))) {
-    normalizeTraceRequest(decodeProtobufTraceRequest(p.body), { orgId: 'o', workspaceId: 'w', batchId: 'b', ingestedAtSec: 0 });
+    normalizeTraceRequest(decodeProtobufTraceRequest(p.body), { orgId: 'o', workspaceId: 'w', batchId: 'b', ingestedAtSec: Math.floor(Date.now() / 1000) });
   }
   const decodeMs = performance.now() - decodeStart;
   const decodeSpansPerSec = (Math.min(requests, 100) * spansPerRequest) / (decodeMs / 1000);

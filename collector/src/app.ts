@@ -1,35 +1,62 @@
 import express, { type Express } from 'express';
-import type { KeyCache, Logger, SpanQueue } from '@canopy/core';
+import { DEFAULT_SPAN_LIMITS, type KeyCache, type Logger, type SpanLimits, type SpanQueue } from '@canopy/core';
+import { createAuthFailureLimiter } from './auth/failures.js';
+import { admitAll, type Admit } from './backpressure/admit.js';
+import { createCpuQueue } from './backpressure/cpu-queue.js';
+import { createInflightBytes } from './backpressure/inflight.js';
+import { watchLoopDelay } from './backpressure/loop-delay.js';
+import { createRetryAfter } from './backpressure/retry-after.js';
+import { createLoadShedder } from './backpressure/shedder.js';
 import { IngestError } from './errors.js';
 import { exportTracesHandler } from './export.js';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics.js';
+import { corsMiddleware, type CorsOrigins } from './receive/cors.js';
 import { createHttpServer } from './receive/server.js';
 import { errorMiddleware } from './respond/errors.js';
 import { send, sendText } from './respond/send.js';
 
 /** Everything the collector talks to, built by main.ts (or a test) and passed in. */
 export interface CollectorDeps {
-  queue: Pick<SpanQueue, 'add'>;
+  /** `depth` (optional for fakes) lets the collector refuse work while the queue is too deep */
+  queue: Pick<SpanQueue, 'add'> & Partial<Pick<SpanQueue, 'depth'>>;
   keys: Pick<KeyCache, 'resolve'>;
   /** the queue's Redis connection (ioredis): `status` gates enqueues, `ping` answers /readyz */
   redis: { readonly status: string; ping(): Promise<unknown> };
   log: Logger;
+  /** quota / per-tenant rate hook, asked before each enqueue (default: admit everything) */
+  admit?: Admit;
 }
 
 export interface CollectorOptions {
   /** largest body accepted, after decompression */
   maxBodyBytes: number;
+  /** memory all in-progress requests may hold together: bodies, then batches waiting for Redis (default 128 MiB, at least maxBodyBytes) */
+  maxInflightBytes?: number;
+  /** queued jobs (waiting + delayed) above which requests get 503 (default 5000) */
+  maxQueueDepth?: number;
+  /** how long one queue depth reading is used (default 250) */
+  queueDepthCacheMs?: number;
+  /** estimated wait for the decode queue above which requests get 503 before their body is read (default 1000) */
+  maxDecodeWaitMs?: number;
+  /** 503/429 answers carry a Retry-After of 1…this many seconds, at random (default 5) */
+  retryAfterMaxSeconds?: number;
+  /** browser origins allowed by CORS: `*` or a list; empty or absent sends no CORS headers */
+  corsOrigins?: CorsOrigins;
+  /** failed authentications per client IP per minute before 429 (default 60; 0 = off) */
+  authFailuresPerMinute?: number;
+  /** Express `trust proxy`: whose X-Forwarded-For names the client (default false) */
+  trustProxy?: boolean | number | string;
+  /** per-span limits applied by normalization (default DEFAULT_SPAN_LIMITS) */
+  spanLimits?: SpanLimits;
   /** BullMQ attempts per batch (default 40) */
   jobAttempts?: number;
   /** longest wait for Redis to take a batch before answering 503 (default 5000) */
   enqueueTimeoutMs?: number;
-  /** Retry-After sent with 503 answers, in ms, rounded up to seconds (default 5000) */
-  retryAfterMs?: number;
   /** longest wait for Redis PING on /readyz (default 1000) */
   readyTimeoutMs?: number;
   /** how long close() waits for in-flight requests (default 10000) */
   shutdownGraceMs?: number;
-  /** longest a single request may take, body included (default 60000) */
+  /** longest a single request may take to arrive, body included (default 60000) */
   requestTimeoutMs?: number;
 }
 
@@ -57,10 +84,20 @@ async function pingWithin(redis: CollectorDeps['redis'], ms: number): Promise<bo
 }
 
 export function createCollector(deps: CollectorDeps, options: CollectorOptions): Collector {
-  const metrics = createCollectorMetrics();
+  const inflight = createInflightBytes(Math.max(options.maxInflightBytes ?? 128 * 1024 * 1024, options.maxBodyBytes));
+  const retryAfter = createRetryAfter({ minSeconds: 1, maxSeconds: options.retryAfterMaxSeconds ?? 5 });
+  const cpu = createCpuQueue();
+  const loopDelay = watchLoopDelay();
+  const shedder = createLoadShedder(
+    { redis: deps.redis, queue: deps.queue, inflight, cpu, retryAfter },
+    { maxQueueDepth: options.maxQueueDepth ?? 5_000, depthCacheMs: options.queueDepthCacheMs ?? 250, maxDecodeWaitMs: options.maxDecodeWaitMs ?? 1_000 },
+  );
+  const authFailures = createAuthFailureLimiter({ maxPerMinute: options.authFailuresPerMinute ?? 60 });
+  const metrics = createCollectorMetrics({ inflightBytes: () => inflight.used, queueDepth: () => shedder.queueDepth, loopDelayMs: () => loopDelay.ms, decodeWaitMs: () => cpu.waitMs });
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.set('trust proxy', options.trustProxy ?? false);
   const http = createHttpServer(app, {
     shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
@@ -75,36 +112,40 @@ export function createCollector(deps: CollectorDeps, options: CollectorOptions):
     send(res, 200, { contentType: metrics.registry.contentType, body: Buffer.from(await metrics.registry.metrics()) });
   });
 
-  app
-    .route('/v1/traces')
-    .all((_req, res, next) => {
-      const stop = metrics.requestDuration.startTimer();
-      res.once('close', () => {
-        stop();
-        metrics.requests.inc({ code: res.writableFinished ? String(res.statusCode) : 'aborted' });
-      });
-      next();
-    })
+  const traces = app.route('/v1/traces').all((_req, res, next) => {
+    const stop = metrics.requestDuration.startTimer();
+    res.once('close', () => {
+      stop();
+      metrics.requests.inc({ code: res.writableFinished ? String(res.statusCode) : 'aborted' });
+    });
+    next();
+  });
+  const cors = options.corsOrigins;
+  if (cors === '*' || (cors && cors.length > 0)) traces.all(corsMiddleware(cors));
+  traces
     .post(
       exportTracesHandler(
-        { queue: deps.queue, keys: deps.keys, redis: deps.redis, metrics },
+        { queue: deps.queue, keys: deps.keys, redis: deps.redis, metrics, shedder, cpu, inflight, authFailures, admit: deps.admit ?? admitAll, retryAfter },
         {
           maxBodyBytes: options.maxBodyBytes,
+          spanLimits: options.spanLimits ?? DEFAULT_SPAN_LIMITS,
           attempts: options.jobAttempts ?? 40,
           timeoutMs: options.enqueueTimeoutMs ?? 5_000,
-          retryAfterMs: options.retryAfterMs ?? 5_000,
         },
       ),
     )
     .all((req, _res, next) => next(new IngestError('method_not_allowed', `${req.method} is not allowed on /v1/traces; use POST`)));
 
   app.use((_req, _res, next) => next(new IngestError('not_found', 'unknown path; OTLP/HTTP traces go to POST /v1/traces')));
-  app.use(errorMiddleware({ log: deps.log, metrics }));
+  app.use(errorMiddleware({ log: deps.log, metrics, retryAfter }));
 
   return {
     app,
     metrics,
     listen: (port, host = '0.0.0.0') => http.listen(port, host),
-    close: () => http.close(),
+    close: () => {
+      loopDelay.stop();
+      return http.close();
+    },
   };
 }

@@ -13,6 +13,11 @@ export type IngestErrorCode =
   | 'invalid_protobuf'
   | 'invalid_json'
   | 'queue_unavailable'
+  | 'queue_full'
+  | 'overloaded'
+  | 'busy'
+  | 'too_many_auth_failures'
+  | 'over_quota'
   | 'shutting_down'
   | 'internal';
 
@@ -22,7 +27,7 @@ const RPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, PERMISSION_DENIED: 7, RESOURCE_
 export interface ErrorMapping {
   status: number;
   rpcCode: number;
-  /** 429/503 answers tell the client when to retry */
+  /** 429/503 answers tell the client when to retry (Retry-After) */
   retryable: boolean;
 }
 
@@ -41,6 +46,11 @@ export const ERROR_TABLE: Readonly<Record<IngestErrorCode, ErrorMapping>> = {
   invalid_protobuf: { status: 400, rpcCode: RPC.INVALID_ARGUMENT, retryable: false },
   invalid_json: { status: 400, rpcCode: RPC.INVALID_ARGUMENT, retryable: false },
   queue_unavailable: { status: 503, rpcCode: RPC.UNAVAILABLE, retryable: true },
+  queue_full: { status: 503, rpcCode: RPC.UNAVAILABLE, retryable: true },
+  overloaded: { status: 503, rpcCode: RPC.UNAVAILABLE, retryable: true },
+  busy: { status: 503, rpcCode: RPC.UNAVAILABLE, retryable: true },
+  too_many_auth_failures: { status: 429, rpcCode: RPC.RESOURCE_EXHAUSTED, retryable: true },
+  over_quota: { status: 429, rpcCode: RPC.RESOURCE_EXHAUSTED, retryable: true },
   shutting_down: { status: 503, rpcCode: RPC.UNAVAILABLE, retryable: true },
   internal: { status: 500, rpcCode: RPC.INTERNAL, retryable: false },
 };

@@ -1,6 +1,13 @@
-import type { RequestHandler } from 'express';
-import { describeRejections, type KeyCache } from '@canopy/core';
-import { authenticate } from './auth/authenticate.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Request, RequestHandler } from 'express';
+import { describeRejections, type KeyCache, type SpanBatch, type SpanLimits } from '@canopy/core';
+import type { AuthFailureLimiter } from './auth/failures.js';
+import { authenticate, type IngestPrincipal } from './auth/authenticate.js';
+import type { Admit } from './backpressure/admit.js';
+import type { CpuQueue } from './backpressure/cpu-queue.js';
+import type { InflightBytes } from './backpressure/inflight.js';
+import type { RetryAfter } from './backpressure/retry-after.js';
+import type { LoadShedder } from './backpressure/shedder.js';
 import { decodeJsonTraceRequest } from './decode/json.js';
 import { decodeProtobufTraceRequest } from './decode/protobuf.js';
 import { buildBatch, enqueueBatch, type EnqueueDeps, type EnqueueOptions } from './enqueue/enqueue.js';
@@ -14,36 +21,92 @@ import { send } from './respond/send.js';
 export interface ExportDeps extends EnqueueDeps {
   keys: Pick<KeyCache, 'resolve'>;
   metrics: CollectorMetrics;
+  shedder: LoadShedder;
+  cpu: CpuQueue;
+  inflight: InflightBytes;
+  authFailures: AuthFailureLimiter;
+  admit: Admit;
+  retryAfter: RetryAfter;
 }
 
 export interface ExportOptions extends EnqueueOptions {
   maxBodyBytes: number;
+  spanLimits: SpanLimits;
 }
 
 /**
- * POST /v1/traces: authenticate → read (gunzip, limit) → decode once → normalize with
- * the key's tenant → enqueue → answer. 200 only after Redis holds the batch.
+ * Memory a batch holds while it waits for Redis: its row text, BullMQ's JSON of it and
+ * the command buffer ioredis writes (~3 copies; V8 keeps this ASCII-heavy text at a byte
+ * per character).
+ */
+const batchHeldBytes = (batch: SpanBatch): number => 3 * batch.groups.reduce((n, g) => n + g.prefix.length + g.spans.length, 0);
+
+const declaredLength = (headers: IncomingHttpHeaders): number => {
+  const n = Number(headers['content-length']);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+};
+
+/** The client address failed authentications are counted against (`trust proxy` decides whose header to believe). */
+const clientOf = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/** Authenticates, counting 401s against the client so a key-guessing client is cut off. */
+async function authenticateClient(deps: ExportDeps, req: Request, client: string): Promise<IngestPrincipal> {
+  try {
+    return await authenticate(deps.keys, req.headers);
+  } catch (err) {
+    if (err instanceof IngestError && (err.code === 'invalid_key' || err.code === 'missing_key')) deps.authFailures.recordFailure(client);
+    throw err;
+  }
+}
+
+/**
+ * POST /v1/traces: refuse early what cannot be taken (blocked client, Redis down, queue
+ * too deep, CPU behind, in-flight budget spent) → authenticate → read (gunzip, limit,
+ * charge the budget) → decode once and normalize with the key's tenant, in turn with
+ * other requests → admit (quota hook) → enqueue → answer. 200 only after Redis holds
+ * the batch.
  */
 export function exportTracesHandler(deps: ExportDeps, options: ExportOptions): RequestHandler {
-  const retryAfterSeconds = Math.max(1, Math.ceil(options.retryAfterMs / 1000));
+  const overloaded = (): IngestError =>
+    new IngestError('overloaded', 'the collector holds as many request bytes as it may; retry later', { retryAfterSeconds: deps.retryAfter() });
   return async (req, res) => {
     const receivedAtMs = Date.now();
-    const principal = await authenticate(deps.keys, req.headers);
-    const format = requireFormat(req.headers);
-    const body = await readBody(req, { maxBytes: options.maxBodyBytes, gzip: isGzip(req.headers) });
-    deps.metrics.receivedBytes.inc(body.wireBytes);
-
-    const request = format === 'protobuf' ? decodeProtobufTraceRequest(body.data) : decodeJsonTraceRequest(body.data);
-    const { batch, result } = buildBatch(request, principal, receivedAtMs);
-    if (batch) {
-      const outcome = await enqueueBatch(deps, batch, options);
-      if (outcome.status === 'retryable') {
-        throw new IngestError('queue_unavailable', `the span queue is unavailable (${outcome.reason}); retry later`, { cause: outcome.error, retryAfterSeconds });
-      }
-      deps.metrics.spansAccepted.inc(result.accepted);
+    const client = clientOf(req);
+    const blockedFor = deps.authFailures.blockedForSeconds(client);
+    if (blockedFor > 0) {
+      throw new IngestError('too_many_auth_failures', `too many failed authentications from this address; retry in ${blockedFor} s`, { retryAfterSeconds: blockedFor });
     }
-    deps.metrics.recordRejections(result.rejectedBy);
-    const partial = result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: describeRejections(result.rejectedBy) } : null;
-    send(res, 200, encodeExportResponse(format, partial));
+    deps.shedder.check(declaredLength(req.headers));
+    const account = deps.inflight.open();
+    try {
+      const principal = await authenticateClient(deps, req, client);
+      const format = requireFormat(req.headers);
+      const gzip = isGzip(req.headers);
+      const body = await readBody(req, { maxBytes: options.maxBodyBytes, gzip, charge: (n) => (account.charge(n) ? null : overloaded()) });
+      deps.metrics.receivedBytes.inc(body.wireBytes);
+      deps.shedder.checkDecode();
+      const { batch, result } = await deps.cpu.run(() => {
+        const request = format === 'protobuf' ? decodeProtobufTraceRequest(body.data) : decodeJsonTraceRequest(body.data);
+        return buildBatch(request, { principal, receivedAtMs, limits: options.spanLimits });
+      });
+      if (batch) {
+        // From here on the request holds its batch, not its body: charge for what it holds.
+        if (!account.recharge(batchHeldBytes(batch))) throw overloaded();
+        const decision = await deps.admit(principal, { spans: result.accepted, bytes: result.bytes });
+        if (decision.status === 'limited') {
+          throw new IngestError('over_quota', `over quota: ${decision.reason}; retry later`, { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) });
+        }
+        const outcome = await enqueueBatch(deps, batch, options);
+        if (outcome.status === 'retryable') {
+          throw new IngestError('queue_unavailable', `the span queue is unavailable (${outcome.reason}); retry later`, { cause: outcome.error, retryAfterSeconds: deps.retryAfter() });
+        }
+        deps.metrics.spansAccepted.inc(result.accepted);
+      }
+      deps.metrics.recordRejections(result.rejectedBy);
+      const partial = result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: describeRejections(result.rejectedBy) } : null;
+      send(res, 200, encodeExportResponse(format, partial));
+    } finally {
+      account.release();
+    }
   };
 }

@@ -57,9 +57,22 @@ async function main(): Promise<void> {
     log.warn({ err: err.message }, 'Redis connection error; export requests get 503 until it is back');
   });
   const queue = createSpanQueue(redis, config.redis.queuePrefix);
+  const c = config.collector;
   const collector = createCollector(
     { queue, keys, redis, log },
-    { maxBodyBytes: config.collector.maxBodyBytes, jobAttempts: config.worker.jobAttempts },
+    {
+      maxBodyBytes: c.maxBodyBytes,
+      maxInflightBytes: c.maxInflightBytes,
+      maxQueueDepth: c.maxQueueDepth,
+      maxDecodeWaitMs: c.maxDecodeWaitMs,
+      retryAfterMaxSeconds: c.retryAfterMaxSeconds,
+      requestTimeoutMs: c.requestTimeoutMs,
+      corsOrigins: c.corsOrigins,
+      authFailuresPerMinute: c.authFailuresPerMinute,
+      trustProxy: c.trustProxy,
+      spanLimits: c.spanLimits,
+      jobAttempts: config.worker.jobAttempts,
+    },
   );
 
   let stopping = false;

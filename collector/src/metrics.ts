@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SpanRejectReason } from '@canopy/core';
 import type { IngestErrorCode } from './errors.js';
 
@@ -15,9 +15,52 @@ export interface CollectorMetrics {
   recordError(code: IngestErrorCode): void;
 }
 
-export function createCollectorMetrics(): CollectorMetrics {
+/** Live values the gauges read when scraped. */
+export interface CollectorGaugeSources {
+  inflightBytes(): number;
+  /** last queue depth reading, null before the first */
+  queueDepth(): number | null;
+  loopDelayMs(): number;
+  decodeWaitMs(): number;
+}
+
+export function createCollectorMetrics(sources?: CollectorGaugeSources): CollectorMetrics {
   const registry = new Registry();
   const registers = [registry];
+  if (sources) {
+    new Gauge({
+      name: 'canopy_collector_inflight_bytes',
+      help: 'Memory charged to export requests in progress: bodies being read (after decompression), then batches waiting for Redis',
+      registers,
+      collect() {
+        this.set(sources.inflightBytes());
+      },
+    });
+    new Gauge({
+      name: 'canopy_collector_queue_depth',
+      help: 'Span queue jobs waiting or delayed, as last read by the load shedder (-1 before the first reading)',
+      registers,
+      collect() {
+        this.set(sources.queueDepth() ?? -1);
+      },
+    });
+    new Gauge({
+      name: 'canopy_collector_event_loop_delay_seconds',
+      help: 'How late the event loop runs timers (what a new request or health check waits before it is looked at)',
+      registers,
+      collect() {
+        this.set(sources.loopDelayMs() / 1000);
+      },
+    });
+    new Gauge({
+      name: 'canopy_collector_decode_wait_seconds',
+      help: 'Estimated wait before a request queued now would be decoded; above the limit requests get 503',
+      registers,
+      collect() {
+        this.set(sources.decodeWaitMs() / 1000);
+      },
+    });
+  }
   const spansRejected = new Counter({
     name: 'canopy_collector_spans_rejected_total',
     help: 'Spans refused by validation, by reason',

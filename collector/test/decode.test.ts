@@ -13,7 +13,7 @@ import {
 } from '../src/index.js';
 import { span, traceRequest, TRACE_ID } from './helpers.js';
 
-const ctx = { orgId: 'org_1', workspaceId: 'ws_1', batchId: 'batch_1', ingestedAtSec: 1 };
+const ctx = { orgId: 'org_1', workspaceId: 'ws_1', batchId: 'batch_1', ingestedAtSec: 1_800_000_000 };
 const json = (text: string): OtlpTraceRequest => decodeJsonTraceRequest(Buffer.from(text));
 const rows = (request: OtlpTraceRequest): Array<Record<string, unknown>> =>
   normalizeTraceRequest(request, ctx).rows.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -114,9 +114,10 @@ describe('OTLP/JSON decoding', () => {
 
 describe('OTLP/protobuf decoding', () => {
   it('round-trips a request through the encoder with exact 64-bit values', () => {
-    const request = traceRequest([span(0, { startTimeUnixNano: '18446744073709551615', attributes: [{ key: 'i', value: { intValue: '-9223372036854775808' } }] })]);
+    // The largest uint64 as an end time: a start that far ahead would be refused as in the future.
+    const request = traceRequest([span(0, { endTimeUnixNano: '18446744073709551615', attributes: [{ key: 'i', value: { intValue: '-9223372036854775808' } }] })]);
     const [row] = rows(decodeProtobufTraceRequest(encodeProtobufTraceRequest(request)));
-    expect(row).toMatchObject({ trace_id: TRACE_ID, start_time_unix_nano: '18446744073709551615', attr_values: ['-9223372036854775808'] });
+    expect(row).toMatchObject({ trace_id: TRACE_ID, end_time_unix_nano: '18446744073709551615', duration_ns: '16746744073709551615', attr_values: ['-9223372036854775808'] });
   });
 
   it('rejects random bytes with an IngestError or reads them without crashing normalization', () => {

@@ -11,7 +11,12 @@ type Shape = 'request' | 'resourceSpans' | 'resource' | 'scopeSpans' | 'scope' |
 type Field = Scalar | { one: Shape } | { list: Shape };
 
 const attrs: Field = { list: 'keyValue' };
-const SHAPES: Record<Shape, Record<string, Field>> = {
+/**
+ * Field tables without a prototype: a payload key such as `constructor` or `__proto__`
+ * is an unknown field to skip, not a property inherited from Object.prototype.
+ */
+const bare = (fields: Record<string, Field>): Record<string, Field> => Object.assign(Object.create(null) as Record<string, Field>, fields);
+const SHAPE_FIELDS: Record<Shape, Record<string, Field>> = {
   request: { resourceSpans: { list: 'resourceSpans' } },
   resourceSpans: { resource: { one: 'resource' }, scopeSpans: { list: 'scopeSpans' }, schemaUrl: 'string' },
   resource: { attributes: attrs, droppedAttributesCount: 'uint' },
@@ -51,6 +56,7 @@ const SHAPES: Record<Shape, Record<string, Field>> = {
   arrayValue: { values: { list: 'anyValue' } },
   kvlist: { values: { list: 'keyValue' } },
 };
+const SHAPES = Object.fromEntries(Object.entries(SHAPE_FIELDS).map(([shape, fields]) => [shape, bare(fields)])) as Record<Shape, Record<string, Field>>;
 
 /** Normalization stops reading nested values past 32 levels; checking further is wasted work. */
 const MAX_VALUE_DEPTH = 40;

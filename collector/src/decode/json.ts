@@ -1,4 +1,4 @@
-import type { OtlpTraceRequest } from '@canopy/core';
+import { toWellFormed, type OtlpTraceRequest } from '@canopy/core';
 import { IngestError } from '../errors.js';
 import { checkTraceRequestShape } from './json-shape.js';
 
@@ -15,6 +15,15 @@ const UNQUOTED_INT64 =
 const SNAKE_KEY = /"[a-z][a-z0-9]*_[a-z0-9_]*"\s*:/;
 
 /**
+ * A `\uD800`–`\uDFFF` escape. Raw bytes are decoded with U+FFFD for anything invalid, so
+ * only an escape can put a lone surrogate into a string, and ClickHouse refuses a whole
+ * insert over one. Payloads with such escapes (rare: most encoders write UTF-8) are
+ * parsed with a reviver that mends every string; the usual payload pays one scan.
+ */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+const mendStrings = (_key: string, value: unknown): unknown => (typeof value === 'string' ? toWellFormed(value) : value);
+
+/**
  * Decodes an OTLP/JSON ExportTraceServiceRequest: lowerCamelCase keys (snake_case
  * accepted), hex ids, enums as integers or names, 64-bit ints as strings or numbers,
  * unknown fields ignored. Wrong types anywhere are a 400, never a crash.
@@ -25,7 +34,7 @@ export function decodeJsonTraceRequest(body: Uint8Array): OtlpTraceRequest {
   text = text.replace(UNQUOTED_INT64, '$1"$2"');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = SURROGATE_ESCAPE.test(text) ? JSON.parse(text, mendStrings) : JSON.parse(text);
   } catch (err) {
     throw new IngestError('invalid_json', `the body is not valid JSON: ${(err as Error).message}`, { cause: err });
   }

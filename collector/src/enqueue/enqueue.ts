@@ -1,4 +1,4 @@
-import { newId, normalizeTraceRequest, type NormalizeResult, type OtlpTraceRequest, type SpanBatch, type SpanQueue } from '@canopy/core';
+import { newId, normalizeTraceRequest, type NormalizeResult, type OtlpTraceRequest, type SpanBatch, type SpanLimits, type SpanQueue } from '@canopy/core';
 import type { IngestPrincipal } from '../auth/authenticate.js';
 
 /** What the enqueue stage needs: the span queue and a view of its Redis connection. */
@@ -11,20 +11,27 @@ export interface EnqueueDeps {
 export interface EnqueueOptions {
   attempts: number;
   timeoutMs: number;
-  retryAfterMs: number;
 }
 
 /** Outcome of putting one batch on the queue: a value, never a throw. */
-export type EnqueueResult = { status: 'ok' } | { status: 'retryable'; retryAfterMs: number; reason: 'redis_not_ready' | 'timeout' | 'redis_error'; error?: unknown };
+export type EnqueueResult = { status: 'ok' } | { status: 'retryable'; reason: 'redis_not_ready' | 'timeout' | 'redis_error'; error?: unknown };
+
+export interface BatchContext {
+  principal: IngestPrincipal;
+  receivedAtMs: number;
+  limits: SpanLimits;
+}
 
 /** Normalizes a decoded request into one batch for the key's tenant; tenant ids never come from the payload. */
-export function buildBatch(request: OtlpTraceRequest, principal: IngestPrincipal, receivedAtMs: number): { batch: SpanBatch | null; result: NormalizeResult } {
+export function buildBatch(request: OtlpTraceRequest, ctx: BatchContext): { batch: SpanBatch | null; result: NormalizeResult } {
+  const { principal, receivedAtMs } = ctx;
   const batchId = newId('batch');
   const result = normalizeTraceRequest(request, {
     orgId: principal.orgId,
     workspaceId: principal.workspaceId,
     batchId,
     ingestedAtSec: Math.floor(receivedAtMs / 1000),
+    limits: ctx.limits,
   });
   if (result.accepted === 0) return { batch: null, result };
   const batch: SpanBatch = {
@@ -51,7 +58,7 @@ const isSchemaError = (err: unknown): boolean => (err as { name?: unknown } | nu
  * the add itself is bounded by a timeout, so a request never hangs on the queue.
  */
 export async function enqueueBatch(deps: EnqueueDeps, batch: SpanBatch, options: EnqueueOptions): Promise<EnqueueResult> {
-  const retryable = (reason: 'redis_not_ready' | 'timeout' | 'redis_error', error?: unknown): EnqueueResult => ({ status: 'retryable', retryAfterMs: options.retryAfterMs, reason, error });
+  const retryable = (reason: 'redis_not_ready' | 'timeout' | 'redis_error', error?: unknown): EnqueueResult => ({ status: 'retryable', reason, error });
   if (deps.redis.status !== 'ready') return retryable('redis_not_ready');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {

@@ -6,6 +6,11 @@ export interface ReadBodyOptions {
   /** largest body accepted, counted after decompression (and on the wire too) */
   maxBytes: number;
   gzip: boolean;
+  /**
+   * Charges decompressed bytes to the collector's in-flight budget as they arrive;
+   * returns the error to stop reading with when the budget cannot take them.
+   */
+  charge?: (bytes: number) => IngestError | null;
 }
 
 export interface RequestBody {
@@ -21,7 +26,8 @@ const tooLarge = (max: number): IngestError =>
 /**
  * Reads a request body into one buffer, inflating gzip on the fly. Both the wire bytes
  * and the inflated bytes are counted as they arrive, and reading stops the moment
- * either passes the limit, so neither a huge body nor a gzip bomb is ever held.
+ * either passes the limit (or the in-flight budget refuses more), so neither a huge
+ * body nor a gzip bomb is ever held.
  */
 export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promise<RequestBody> {
   const max = options.maxBytes;
@@ -56,9 +62,12 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
       const first = chunks[0];
       resolve({ data: chunks.length === 1 && first ? first : Buffer.concat(chunks, size), wireBytes: wire });
     };
+    const charge = options.charge;
     const collect = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > max) return finish(tooLarge(max));
+      const refused = charge ? charge(chunk.length) : null;
+      if (refused) return finish(refused);
       chunks.push(chunk);
     };
     const onWire = (chunk: Buffer): void => {

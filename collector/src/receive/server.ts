@@ -17,7 +17,12 @@ export interface HttpServer {
 }
 
 export function createHttpServer(handler: RequestListener, options: HttpServerOptions): HttpServer {
-  const server = createServer({ requestTimeout: options.requestTimeoutMs, keepAliveTimeout: 5_000 }, handler);
+  // Node checks request timeouts every `connectionsCheckingInterval` (30 s by default), so a
+  // stalled body would otherwise hold its socket and budget up to 30 s past the timeout.
+  const server = createServer(
+    { requestTimeout: options.requestTimeoutMs, keepAliveTimeout: 5_000, connectionsCheckingInterval: Math.min(1_000, options.requestTimeoutMs) },
+    handler,
+  );
   let closing: Promise<void> | null = null;
   // Responses not yet started when shutdown begins get `Connection: close`, so busy
   // keep-alive connections end after their current request instead of lingering.

@@ -34,7 +34,7 @@ export const configSchema = z.object({
     .default(128 * 1024 * 1024)
     .describe('memory all in-progress export requests of one collector may hold together: bodies being read (after decompression), then batches waiting for Redis (~3x their row text); past it, 503 + Retry-After. At least CANOPY_MAX_BODY_BYTES'),
   CANOPY_QUEUE_MAX_DEPTH: int(1).default(5_000).describe('span queue jobs (one per accepted request) waiting or delayed above which the collector answers 503 + Retry-After'),
-  CANOPY_MAX_EVENT_LOOP_DELAY_MS: int(0).default(250).describe('event loop delay (CPU saturation) above which the collector answers 503 + Retry-After before reading a body, so /healthz and accepted requests stay fast; 0 turns it off'),
+  CANOPY_MAX_DECODE_WAIT_MS: int(1).default(1_000).describe('estimated wait for the decode queue (CPU saturation) above which the collector answers 503 + Retry-After before reading a body'),
   CANOPY_RETRY_AFTER_MAX_SECONDS: int(1).default(5).describe('503/429 answers carry a Retry-After drawn at random from 1 to this many seconds, so clients do not retry in step'),
   CANOPY_COLLECTOR_REQUEST_TIMEOUT_MS: int(1_000).default(60_000).describe('longest an export request may take to arrive (headers and body) before the collector drops it'),
   CANOPY_CORS_ORIGINS: z
@@ -86,7 +86,7 @@ export interface CanopyConfig {
     keyCacheTtlMs: number;
     maxInflightBytes: number;
     maxQueueDepth: number;
-    maxEventLoopDelayMs: number;
+    maxDecodeWaitMs: number;
     retryAfterMaxSeconds: number;
     requestTimeoutMs: number;
     /** `*`, a list of origins, or [] for no CORS */
@@ -151,7 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>): CanopyConfi
       maxBodyBytes: c.CANOPY_MAX_BODY_BYTES,
       maxInflightBytes: c.CANOPY_MAX_INFLIGHT_BYTES,
       maxQueueDepth: c.CANOPY_QUEUE_MAX_DEPTH,
-      maxEventLoopDelayMs: c.CANOPY_MAX_EVENT_LOOP_DELAY_MS,
+      maxDecodeWaitMs: c.CANOPY_MAX_DECODE_WAIT_MS,
       retryAfterMaxSeconds: c.CANOPY_RETRY_AFTER_MAX_SECONDS,
       requestTimeoutMs: c.CANOPY_COLLECTOR_REQUEST_TIMEOUT_MS,
       corsOrigins: c.CANOPY_CORS_ORIGINS,

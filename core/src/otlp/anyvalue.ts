@@ -131,9 +131,6 @@ export function plainValue(v: Record<string, unknown>): unknown {
 
 /** Parallel arrays → `{ key: value }` with values typed as sent. */
 export function decodeStoredAttributes(keys: string[], types: number[], values: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  keys.forEach((k, i) => {
-    out[k] = decodeStoredValue(types[i] ?? 0, values[i] ?? '');
-  });
-  return out;
+  // fromEntries defines own properties: a key named `__proto__` stays an attribute.
+  return Object.fromEntries(keys.map((k, i) => [k, decodeStoredValue(types[i] ?? 0, values[i] ?? '')]));
 }

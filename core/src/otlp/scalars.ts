@@ -44,7 +44,7 @@ export function int64ToString(v: Int64 | undefined | null): string | null {
     const b = BigInt(v);
     return b >= -(2n ** 63n) && b < 2n ** 63n ? b.toString() : null;
   }
-  if (typeof v === 'number') return Number.isInteger(v) ? (Number.isSafeInteger(v) ? String(v) : BigInt(v).toString()) : null;
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? String(v) : Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63 ? BigInt(v).toString() : null;
   if (typeof v === 'bigint') return v >= -(2n ** 63n) && v < 2n ** 63n ? v.toString() : null;
   if (v.unsigned) return uint64ToString(v);
   const high = v.high | 0;
