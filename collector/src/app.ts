@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { DEFAULT_SPAN_LIMITS, type KeyCache, type Logger, type SpanLimits, type SpanQueue } from '@canopy/core';
+import { DEFAULT_SPAN_LIMITS, createHttpServer, type KeyCache, type Logger, type SpanLimits, type SpanQueue } from '@canopy/core';
 import { createAuthFailureLimiter } from './auth/failures.js';
 import { admitAll, type Admit } from './backpressure/admit.js';
 import { createCpuQueue } from './backpressure/cpu-queue.js';
@@ -11,7 +11,6 @@ import { IngestError } from './errors.js';
 import { exportTracesHandler } from './export.js';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics.js';
 import { corsMiddleware, type CorsOrigins } from './receive/cors.js';
-import { createHttpServer } from './receive/server.js';
 import { errorMiddleware } from './respond/errors.js';
 import { send, sendText } from './respond/send.js';
 

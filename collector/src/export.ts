@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { describeRejections, type KeyCache, type SpanBatch, type SpanLimits } from '@canopy/core';
@@ -85,9 +86,9 @@ export function exportTracesHandler(deps: ExportDeps, options: ExportOptions): R
       const body = await readBody(req, { maxBytes: options.maxBodyBytes, gzip, charge: (n) => (account.charge(n) ? null : overloaded()) });
       deps.metrics.receivedBytes.inc(body.wireBytes);
       deps.shedder.checkDecode();
-      const { batch, result } = await deps.cpu.run(() => {
+      const { batch, result, dedupeId } = await deps.cpu.run(() => {
         const request = format === 'protobuf' ? decodeProtobufTraceRequest(body.data) : decodeJsonTraceRequest(body.data);
-        return buildBatch(request, { principal, receivedAtMs, limits: options.spanLimits });
+        return { ...buildBatch(request, { principal, receivedAtMs, limits: options.spanLimits }), dedupeId: requestDedupeId(principal, format, body.data) };
       });
       if (batch) {
         // From here on the request holds its batch, not its body: charge for what it holds.
@@ -96,7 +97,7 @@ export function exportTracesHandler(deps: ExportDeps, options: ExportOptions): R
         if (decision.status === 'limited') {
           throw new IngestError('over_quota', `over quota: ${decision.reason}; retry later`, { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) });
         }
-        const outcome = await enqueueBatch(deps, batch, options);
+        const outcome = await enqueueBatch(deps, { batch, dedupeId }, options);
         if (outcome.status === 'retryable') {
           throw new IngestError('queue_unavailable', `the span queue is unavailable (${outcome.reason}); retry later`, { cause: outcome.error, retryAfterSeconds: deps.retryAfter() });
         }
@@ -109,4 +110,14 @@ export function exportTracesHandler(deps: ExportDeps, options: ExportOptions): R
       account.release();
     }
   };
+}
+
+/**
+ * Identifies a request by what it carries: an exporter that re-sends after losing our
+ * answer (a timeout, a Redis crash after the write) sends the same bytes, and the queue
+ * then keeps the first copy only. Identical bytes are identical spans, so nothing real is
+ * ever merged away.
+ */
+function requestDedupeId(principal: IngestPrincipal, format: string, body: Uint8Array): string {
+  return createHash('sha256').update(`${principal.workspaceId}\0${format}\0`).update(body).digest('base64url');
 }

@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  createClickHouse,
   createKeyCache,
   createLogger,
   createPgPool,
@@ -10,6 +11,7 @@ import {
   type Logger,
 } from '@canopy/core';
 import { createCollector } from './app.js';
+import { createPlanAdmit } from './quota/plan-admit.js';
 
 /** Resolves when `promise` settles or after `ms`, whichever is first; shutdown never hangs on one dependency. */
 async function bounded(log: Logger, what: string, step: { promise: Promise<unknown>; ms: number }): Promise<void> {
@@ -57,9 +59,12 @@ async function main(): Promise<void> {
     log.warn({ err: err.message }, 'Redis connection error; export requests get 503 until it is back');
   });
   const queue = createSpanQueue(redis, config.redis.queuePrefix);
+  // Only read when a month's quota counter starts (what ClickHouse already holds for the month).
+  const clickhouse = createClickHouse(config.clickhouse);
+  const admit = createPlanAdmit({ pool, redis, clickhouse, log }, { prefix: config.redis.queuePrefix, planCacheTtlMs: 10_000 });
   const c = config.collector;
   const collector = createCollector(
-    { queue, keys, redis, log },
+    { queue, keys, redis, log, admit },
     {
       maxBodyBytes: c.maxBodyBytes,
       maxInflightBytes: c.maxInflightBytes,
@@ -85,6 +90,7 @@ async function main(): Promise<void> {
     await bounded(log, 'span queue', { promise: queue.close(), ms: 5_000 });
     await bounded(log, 'redis', { promise: redis.quit(), ms: 2_000 });
     redis.disconnect();
+    await bounded(log, 'clickhouse', { promise: clickhouse.close(), ms: 2_000 });
     await bounded(log, 'key cache', { promise: keys.close(), ms: 5_000 });
     await bounded(log, 'postgres pool', { promise: pool.end(), ms: 5_000 });
     log.info('stopped');

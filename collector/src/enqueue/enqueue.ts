@@ -57,7 +57,8 @@ const isSchemaError = (err: unknown): boolean => (err as { name?: unknown } | nu
  * answers at once (BullMQ would otherwise wait for the connection indefinitely), and
  * the add itself is bounded by a timeout, so a request never hangs on the queue.
  */
-export async function enqueueBatch(deps: EnqueueDeps, batch: SpanBatch, options: EnqueueOptions): Promise<EnqueueResult> {
+export async function enqueueBatch(deps: EnqueueDeps, item: { batch: SpanBatch; dedupeId?: string }, options: EnqueueOptions): Promise<EnqueueResult> {
+  const { batch, dedupeId } = item;
   const retryable = (reason: 'redis_not_ready' | 'timeout' | 'redis_error', error?: unknown): EnqueueResult => ({ status: 'retryable', reason, error });
   if (deps.redis.status !== 'ready') return retryable('redis_not_ready');
   let timer: NodeJS.Timeout | undefined;
@@ -65,7 +66,7 @@ export async function enqueueBatch(deps: EnqueueDeps, batch: SpanBatch, options:
     timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
   });
   try {
-    const outcome = await Promise.race([deps.queue.add(batch, { attempts: options.attempts }).then(() => 'added' as const), timeout]);
+    const outcome = await Promise.race([deps.queue.add(batch, { attempts: options.attempts, ...(dedupeId ? { dedupeId } : {}) }).then(() => 'added' as const), timeout]);
     return outcome === 'added' ? { status: 'ok' } : retryable('timeout');
   } catch (err) {
     // A batch that fails the queue contract is a bug here, not a Redis problem.

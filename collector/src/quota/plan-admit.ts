@@ -52,7 +52,8 @@ export function createPlanAdmit(deps: PlanAdmitDeps, options: PlanAdmitOptions):
     return key;
   };
 
-  return async (tenant, load) => {
+  let lastWarnAt = 0;
+  const decide = async (tenant: Parameters<Admit>[0], load: Parameters<Admit>[1]): Promise<AdmitDecision> => {
     const limits = await limitsOf(tenant.orgId);
     const at = now();
     if (limits.ingestRateLimitPerS !== null) {
@@ -81,5 +82,19 @@ export function createPlanAdmit(deps: PlanAdmitDeps, options: PlanAdmitOptions):
       }
     }
     return OK;
+  };
+  // Enforcement that cannot reach Redis or ClickHouse admits rather than refuses: the
+  // enqueue right after answers 503 if Redis is really gone, and ingest never stops
+  // because a quota could not be counted.
+  return async (tenant, load) => {
+    try {
+      return await decide(tenant, load);
+    } catch (err) {
+      if (Date.now() - lastWarnAt > 10_000) {
+        lastWarnAt = Date.now();
+        deps.log.warn({ err: (err as Error).message }, 'cannot check the plan limits; admitting');
+      }
+      return OK;
+    }
   };
 }

@@ -41,10 +41,9 @@ async function exportTwice(key: string, body: string): Promise<number[]> {
 }
 
 describe('a client re-sending an export request', () => {
-  // KNOWN GAP: needs the collector to recognise a re-sent request (a fingerprint of the
-  // workspace and the request body as the queue's deduplication id, kept for some minutes;
-  // see RELIABILITY.md). When that lands this test fails: turn `it.fails` into `it`.
-  it.fails('stores the spans of an identical re-sent request once', async () => {
+  // The collector recognises a re-sent request by a fingerprint of the workspace and the
+  // request body, used as the queue's deduplication id for ten minutes.
+  it('stores the spans of an identical re-sent request once', async () => {
     const org = await createTestOrg(env, ['prod']);
     const { body, spans } = createSpanSource(20).next();
     expect(await exportTwice(org.workspaces.prod!.ingestKey.key, body)).toEqual([200, 200]);
