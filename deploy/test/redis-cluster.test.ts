@@ -9,7 +9,7 @@ import { Cluster, Redis } from 'ioredis';
 import { createSpanQueue, loadConfig, SPANS_QUEUE, type SpanBatch } from '@canopy/core';
 import { freePort, waitFor } from '@canopy/core/testing';
 
-// What SCALING.md says about Redis, checked on redis-servers this file starts on free
+// What docs/scaling.md says about Redis, checked on redis-servers this file starts on free
 // ports (the shared Redis on 6379 is never touched): BullMQ keys under a hash-tagged
 // prefix map to one Redis Cluster slot, the queue works on a real cluster only with
 // such a prefix, and the append-only file keeps accepted spans across a crash.

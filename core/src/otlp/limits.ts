@@ -4,7 +4,7 @@ import type { OtlpKeyValue } from './types.js';
 /**
  * What one span may carry. Nothing over a limit rejects the span: extra attributes,
  * events and links are dropped (and added to the span's `dropped_*_count`), over-long
- * text is cut at a UTF-8 boundary and marked. Documented in collector/LIMITS.md.
+ * text is cut at a UTF-8 boundary and marked. Documented in docs/collector-limits.md.
  */
 export interface SpanLimits {
   /** attributes kept per attribute set (span, resource, scope, event, link); the rest are dropped and counted */

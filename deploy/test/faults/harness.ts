@@ -312,7 +312,7 @@ export async function settledCounts(
   return { ...last, waitedMs: Date.now() - started };
 }
 
-/** One line of figures per fault, printed and kept in test-artifacts/faults/figures.jsonl for RELIABILITY.md. */
+/** One line of figures per fault, printed and kept in test-artifacts/faults/figures.jsonl for docs/reliability.md. */
 export function reportFigures(fault: string, figures: Record<string, unknown>): void {
   const line = JSON.stringify({ fault, at: new Date().toISOString(), ...figures });
   process.stdout.write(`[faults] ${line}\n`);

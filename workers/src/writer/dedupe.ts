@@ -39,7 +39,7 @@ import { sql, type ClickHouse, type SpanBatch, type TenantScope } from '@canopy/
  * after the `spans` part was written (ClickHouse writes the table before its views),
  * which leaves spans without their ledger row; and, on a cluster with several replicas
  * per shard, a check that reads a replica lagging behind the one that took the insert
- * (see CLUSTER.md, "Retry safety").
+ * (see docs/cluster.md, "Retry safety").
  */
 export interface StoredBatches {
   /** batches ClickHouse holds entirely */
