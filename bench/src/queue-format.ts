@@ -34,12 +34,13 @@ const cpuUs = (): number => {
   return u.user + u.system;
 };
 
-async function measure(
-  redisUrl: string,
-  bodies: Uint8Array[],
-  spansPerRequest: number,
-  design: { toPayload: (body: Uint8Array) => { data: Record<string, unknown>; bytes: number }; consume: (data: Record<string, unknown>) => number },
-): Promise<Side> {
+interface Design {
+  toPayload: (body: Uint8Array) => { data: Record<string, unknown>; bytes: number };
+  consume: (data: Record<string, unknown>) => number;
+}
+
+async function measure(run: { redisUrl: string; bodies: Uint8Array[]; spansPerRequest: number }, design: Design): Promise<Side> {
+  const { redisUrl, bodies, spansPerRequest } = run;
   const redis = createRedis(redisUrl, { forWorker: true });
   const prefix = `qfmt${Date.now().toString(36)}`;
   const queue = new Queue('q', { connection: redis, prefix });
@@ -86,7 +87,8 @@ async function measure(
 export async function runQueueFormatBench(options: { redisUrl: string; requests: number; spansPerRequest: number }): Promise<Record<string, unknown>> {
   const base = BigInt(Date.now()) * 1_000_000n;
   const bodies = Array.from({ length: options.requests }, (_, i) => encodeProtobufTraceRequest(generateRequest(options.spansPerRequest, i, base).request));
-  const rows = await measure(options.redisUrl, bodies, options.spansPerRequest, {
+  const run = { redisUrl: options.redisUrl, bodies, spansPerRequest: options.spansPerRequest };
+  const rows = await measure(run, {
     toPayload: (body) => {
       const n = normalizeTraceRequest(decodeProtobufTraceRequest(body), ctx);
       const groups = n.groups;
@@ -94,7 +96,7 @@ export async function runQueueFormatBench(options: { redisUrl: string; requests:
     },
     consume: (data) => groupsToJsonEachRow(data.groups as RowGroup[]).length,
   });
-  const otlp = await measure(options.redisUrl, bodies, options.spansPerRequest, {
+  const otlp = await measure(run, {
     toPayload: (body) => {
       // Validation still needs the full decode + normalize in the collector.
       normalizeTraceRequest(decodeProtobufTraceRequest(body), ctx);
