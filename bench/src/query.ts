@@ -168,7 +168,7 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Re
           FROM spans`,
     );
     const rollups = await counts<{ traces: string; genai: string; usage: string }>(
-      sql`SELECT (SELECT uniqExact(trace_id) FROM trace_lookup) AS traces, (SELECT count() FROM genai_spans) AS genai, (SELECT sum(spans) FROM usage_daily) AS usage`,
+      sql`SELECT (SELECT uniqExact(trace_id) FROM trace_lookup_monthly) AS traces, (SELECT count() FROM genai_spans) AS genai, (SELECT sum(spans) FROM usage_daily) AS usage`,
     );
     if (Number(stored.spans) !== total || Number(rollups.usage) !== total) {
       throw new Error(`generated ${stored.spans} spans (usage_daily: ${rollups.usage}), expected ${total}`);
@@ -199,7 +199,7 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Re
     const ids = (
       await env.clickhouse.query<{ trace_id: string }>(
         scope,
-        sql`SELECT trace_id FROM trace_lookup WHERE ${sql.tenant(scope)} GROUP BY trace_id ORDER BY cityHash64(trace_id, ${env.id}) LIMIT ${traceRuns + traceWarmup}`,
+        sql`SELECT trace_id FROM trace_lookup_monthly WHERE ${sql.tenant(scope)} GROUP BY trace_id ORDER BY cityHash64(trace_id, ${env.id}) LIMIT ${traceRuns + traceWarmup}`,
       )
     ).map((r) => r.trace_id);
     if (ids.length < traceRuns + traceWarmup) throw new Error(`only ${ids.length} traces to sample`);

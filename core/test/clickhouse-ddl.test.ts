@@ -41,7 +41,7 @@ describe('cluster schema', () => {
   });
 
   it('makes each table a replicated local table with a Distributed table of the plain name in front', () => {
-    const tables = ['spans', 'trace_index', 'usage_daily', 'ingest_batches', 'genai_spans', 'trace_lookup'];
+    const tables = ['spans', 'trace_index', 'usage_daily', 'ingest_batches', 'genai_spans', 'trace_lookup', 'trace_lookup_monthly'];
     for (const name of tables) {
       const local = creates.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS canopy.${name}_local `));
       expect(local, name).toMatch(new RegExp(`ENGINE = Replicated(Summing)?MergeTree\\('/clickhouse/tables/\\{shard\\}/canopy/${name}_local', '\\{replica\\}'`));
@@ -55,7 +55,7 @@ describe('cluster schema', () => {
   });
 
   it('shards spans and the trace-keyed tables by trace, and keeps the rollups summing', () => {
-    for (const name of ['spans', 'trace_index', 'genai_spans', 'trace_lookup']) {
+    for (const name of ['spans', 'trace_index', 'genai_spans', 'trace_lookup', 'trace_lookup_monthly']) {
       expect(creates.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS canopy.${name} `))).toMatch(/cityHash64\(trace_id\)\)$/);
     }
     expect(creates.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS canopy.usage_daily_local '))).toContain(
@@ -67,12 +67,20 @@ describe('cluster schema', () => {
 
   it('runs every view per node, from the local spans into a local table', () => {
     const views = creates.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW'));
-    expect(views).toHaveLength(5);
+    expect(views).toHaveLength(6);
     for (const v of views) {
       expect(v).toMatch(/ TO canopy\.\w+_local AS\n/);
       expect(v).toContain('FROM canopy.spans_local');
       expect(v).not.toMatch(/canopy\.spans\b(?!_local)/);
     }
+  });
+
+  it('drops a replaced table on every node: the view, the Distributed table and its local table', () => {
+    expect(all.filter((s) => s.startsWith('DROP'))).toEqual([
+      'DROP TABLE IF EXISTS canopy.trace_lookup_mv ON CLUSTER main',
+      'DROP TABLE IF EXISTS canopy.trace_lookup ON CLUSTER main',
+      'DROP TABLE IF EXISTS canopy.trace_lookup_local ON CLUSTER main',
+    ]);
   });
 
   it('keeps the ledger on every node of every shard', () => {

@@ -210,7 +210,7 @@ describe.skipIf(skipReason !== null)('Canopy on a two-shard ClickHouse cluster',
         usage_daily: 'Distributed',
         usage_daily_local: 'ReplicatedSummingMergeTree',
         ingest_batches_local: 'ReplicatedSummingMergeTree',
-        trace_lookup_local: 'ReplicatedMergeTree',
+        trace_lookup_monthly_local: 'ReplicatedMergeTree',
         genai_spans_mv: 'MaterializedView',
         schema_migrations: 'ReplicatedMergeTree',
       });

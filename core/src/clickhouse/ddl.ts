@@ -114,6 +114,16 @@ export function createView(ctx: SchemaContext, spec: ViewSpec): Sql {
         ${spec.select(localTableName(ctx, spec.from))}`;
 }
 
+/**
+ * Drops a table made by `createTable` (on a cluster the Distributed table and its local
+ * table) or, with `view`, a view made by `createView`, on every node.
+ */
+export function dropTable(ctx: SchemaContext, spec: { name: string; view?: boolean }): Sql[] {
+  const front = sql`DROP TABLE IF EXISTS ${tableName(ctx, spec.name)}${onCluster(ctx)}`;
+  if (!ctx.cluster || spec.view) return [front];
+  return [front, sql`DROP TABLE IF EXISTS ${localTableName(ctx, spec.name)}${onCluster(ctx)}`];
+}
+
 /** `CREATE DATABASE IF NOT EXISTS`, on every node of a cluster. */
 export function createDatabase(ctx: SchemaContext): Sql {
   return sql`CREATE DATABASE IF NOT EXISTS ${sql.identifier(ctx.db)}${onCluster(ctx)}`;

@@ -1,5 +1,5 @@
 import { sql, type Sql } from './sql.js';
-import { createTable, createView, tableName as t, type SchemaContext } from './ddl.js';
+import { createTable, createView, dropTable, tableName as t, type SchemaContext } from './ddl.js';
 import { GENAI_KEYS, TOKEN_KEYS, textExpression, tokenExpression } from '../queries/genai/conventions.js';
 
 export type { SchemaContext } from './ddl.js';
@@ -268,6 +268,43 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
       // the Distributed tables: rows return to their trace's shard.
       sql`INSERT INTO ${t(ctx, 'trace_lookup')}
         SELECT org_id, workspace_id, trace_id, day, min_timestamp, max_timestamp FROM ${t(ctx, 'trace_index')}`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'trace lookup partitioned by month',
+    statements: (ctx) => [
+      // A lookup by trace id probes every partition of the table: with daily partitions that
+      // is ~90 parts for 30 days, most of trace-by-id's time. Monthly partitions keep it to a
+      // handful. The daily table goes once the monthly one has its rows (a trace written in
+      // between lands in both; readers take min/max, so that is harmless).
+      ...createTable(ctx, {
+        name: 'trace_lookup_monthly',
+        columns: sql`
+        org_id String,
+        workspace_id String,
+        trace_id String,
+        day Date,
+        min_timestamp DateTime,
+        max_timestamp DateTime`,
+        engine: { family: 'MergeTree' },
+        partitionBy: sql`toYYYYMM(day)`,
+        orderBy: sql`(org_id, workspace_id, trace_id)`,
+        settings: sql`index_granularity = 256`,
+        shardingKey: BY_TRACE,
+      }),
+      createView(ctx, {
+        name: 'trace_lookup_monthly_mv',
+        to: 'trace_lookup_monthly',
+        from: 'spans',
+        select: (spans) => sql`SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day, min(timestamp) AS min_timestamp, max(timestamp) AS max_timestamp
+        FROM ${spans}
+        GROUP BY org_id, workspace_id, trace_id, day`,
+      }),
+      sql`INSERT INTO ${t(ctx, 'trace_lookup_monthly')}
+        SELECT org_id, workspace_id, trace_id, day, min_timestamp, max_timestamp FROM ${t(ctx, 'trace_lookup')}`,
+      ...dropTable(ctx, { name: 'trace_lookup_mv', view: true }),
+      ...dropTable(ctx, { name: 'trace_lookup' }),
     ],
   },
 ];

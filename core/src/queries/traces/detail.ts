@@ -158,8 +158,8 @@ function compareNanos(a: string, b: string): number {
 }
 
 /**
- * Every span of one trace. One probe of `trace_lookup` (keyed by tenant and trace id,
- * fine-grained) gives the seconds the trace's spans lie in; the span read then carries
+ * Every span of one trace. One probe of `trace_lookup_monthly` (keyed by tenant and trace
+ * id, fine-grained, few partitions) gives the seconds the trace's spans lie in; the span read then carries
  * them as constants, so it touches only those partitions and primary-key ranges. (Two
  * scalar subqueries did the same in one round trip but probed every partition twice.)
  * Null for an unknown trace, or one outside the scope's workspaces.
@@ -168,7 +168,7 @@ export async function getTrace(clickhouse: ClickHouse, scope: TenantScope, trace
   const [range] = await clickhouse.query<{ lo: number; hi: number; n: string }>(
     scope,
     sql`SELECT toUInt32(min(min_timestamp)) AS lo, toUInt32(max(max_timestamp)) AS hi, count() AS n
-        FROM trace_lookup WHERE ${sql.tenant(scope)} AND trace_id = ${traceId}`,
+        FROM trace_lookup_monthly WHERE ${sql.tenant(scope)} AND trace_id = ${traceId}`,
   );
   if (!range || range.n === '0') return null;
   const rows = await clickhouse.query<SpanRow>(
