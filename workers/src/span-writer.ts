@@ -58,12 +58,15 @@ export function createSpanWriter(deps: SpanWriterDeps, options: SpanWriterOption
     unavailableSince ??= Date.now();
     return Math.min(30_000, Math.max(500, (Date.now() - unavailableSince) / 2));
   };
-  const batcherWithStreak = {
-    ...batcher,
+  const batcherWithStreak: typeof batcher = {
     submit: async (item: PendingBatch): Promise<WriteOutcome> => {
       const outcome = await batcher.submit(item);
       if (outcome.status === 'ok') unavailableSince = null;
       return outcome;
+    },
+    close: () => batcher.close(),
+    get pendingItems() {
+      return batcher.pendingItems;
     },
   };
   const worker = new Worker<unknown, SpanJobResult>(
