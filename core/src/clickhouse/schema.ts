@@ -20,6 +20,38 @@ export interface ClickHouseMigration {
 
 /** Spans and everything derived from them live on the shard of their trace. */
 const BY_TRACE = sql`cityHash64(trace_id)`;
+
+/**
+ * A trace-id → seconds lookup (fine 256-row granules) and the view that fills it from
+ * spans. Migration 3 made it with daily partitions, migration 4 with monthly ones.
+ */
+function traceLookup(ctx: SchemaContext, name: string, partitionBy: Sql): Sql[] {
+  return [
+    ...createTable(ctx, {
+      name,
+      columns: sql`
+        org_id String,
+        workspace_id String,
+        trace_id String,
+        day Date,
+        min_timestamp DateTime,
+        max_timestamp DateTime`,
+      engine: { family: 'MergeTree' },
+      partitionBy,
+      orderBy: sql`(org_id, workspace_id, trace_id)`,
+      settings: sql`index_granularity = 256`,
+      shardingKey: BY_TRACE,
+    }),
+    createView(ctx, {
+      name: `${name}_mv`,
+      to: name,
+      from: 'spans',
+      select: (spans) => sql`SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day, min(timestamp) AS min_timestamp, max(timestamp) AS max_timestamp
+        FROM ${spans}
+        GROUP BY org_id, workspace_id, trace_id, day`,
+    }),
+  ];
+}
 /** Rollups: the views place their rows with their spans; this only places direct inserts. */
 const BY_TENANT = sql`cityHash64(org_id, workspace_id)`;
 
@@ -240,29 +272,7 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
       // per partition a lookup by trace id reads a whole 8192-row granule in every part
       // (~30 ms for 30 days). The same rows with 256-row granules read ~30× less; the
       // trace detail reads this table. Daily partitions, dropped with the spans'.
-      ...createTable(ctx, {
-        name: 'trace_lookup',
-        columns: sql`
-        org_id String,
-        workspace_id String,
-        trace_id String,
-        day Date,
-        min_timestamp DateTime,
-        max_timestamp DateTime`,
-        engine: { family: 'MergeTree' },
-        partitionBy: sql`toYYYYMMDD(day)`,
-        orderBy: sql`(org_id, workspace_id, trace_id)`,
-        settings: sql`index_granularity = 256`,
-        shardingKey: BY_TRACE,
-      }),
-      createView(ctx, {
-        name: 'trace_lookup_mv',
-        to: 'trace_lookup',
-        from: 'spans',
-        select: (spans) => sql`SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day, min(timestamp) AS min_timestamp, max(timestamp) AS max_timestamp
-        FROM ${spans}
-        GROUP BY org_id, workspace_id, trace_id, day`,
-      }),
+      ...traceLookup(ctx, 'trace_lookup', sql`toYYYYMMDD(day)`),
       // Traces stored before this migration. A trace inserted while it runs may get two
       // rows; readers take min/max, so that is harmless. On a cluster this goes through
       // the Distributed tables: rows return to their trace's shard.
@@ -278,29 +288,7 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
       // is ~90 parts for 30 days, most of trace-by-id's time. Monthly partitions keep it to a
       // handful. The daily table goes once the monthly one has its rows (a trace written in
       // between lands in both; readers take min/max, so that is harmless).
-      ...createTable(ctx, {
-        name: 'trace_lookup_monthly',
-        columns: sql`
-        org_id String,
-        workspace_id String,
-        trace_id String,
-        day Date,
-        min_timestamp DateTime,
-        max_timestamp DateTime`,
-        engine: { family: 'MergeTree' },
-        partitionBy: sql`toYYYYMM(day)`,
-        orderBy: sql`(org_id, workspace_id, trace_id)`,
-        settings: sql`index_granularity = 256`,
-        shardingKey: BY_TRACE,
-      }),
-      createView(ctx, {
-        name: 'trace_lookup_monthly_mv',
-        to: 'trace_lookup_monthly',
-        from: 'spans',
-        select: (spans) => sql`SELECT org_id, workspace_id, trace_id, toDate(timestamp) AS day, min(timestamp) AS min_timestamp, max(timestamp) AS max_timestamp
-        FROM ${spans}
-        GROUP BY org_id, workspace_id, trace_id, day`,
-      }),
+      ...traceLookup(ctx, 'trace_lookup_monthly', sql`toYYYYMM(day)`),
       sql`INSERT INTO ${t(ctx, 'trace_lookup_monthly')}
         SELECT org_id, workspace_id, trace_id, day, min_timestamp, max_timestamp FROM ${t(ctx, 'trace_lookup')}`,
       ...dropTable(ctx, { name: 'trace_lookup_mv', view: true }),
