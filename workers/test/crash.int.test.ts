@@ -1,10 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { AllTenants, createRedis, createSpanQueue, sql, type SpanQueue } from '@canopy/core';
-import { createTestEnv, waitFor, type TestEnv } from '@canopy/core/testing';
+import { createTestEnv, startNodeProcess, waitFor, type TestEnv } from '@canopy/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStored, makeSpanBatch, queueState } from './helpers.js';
 
@@ -66,25 +66,17 @@ afterAll(async () => {
 
 /** `node workers/dist/main.js` on this file's database and queue, with locks short enough to expire within the test. */
 function startWorker(extraEnv: Record<string, string> = {}): WorkerProcess {
-  let output = '';
-  const child = spawn(process.execPath, ['workers/dist/main.js'], {
-    cwd: repo,
-    env: {
-      ...process.env,
-      ...env.env,
-      CANOPY_LOG_LEVEL: 'info',
-      CANOPY_BATCH_MAX_WAIT_MS: '300',
-      CANOPY_WORKER_LOCK_DURATION_MS: '2000',
-      CANOPY_WORKER_STALLED_INTERVAL_MS: '500',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const worker = startNodeProcess(path.join(repo, 'workers/dist/main.js'), {
+    ...env.env,
+    CANOPY_LOG_LEVEL: 'info',
+    CANOPY_BATCH_MAX_WAIT_MS: '300',
+    CANOPY_WORKER_LOCK_DURATION_MS: '2000',
+    CANOPY_WORKER_STALLED_INTERVAL_MS: '500',
+    ...extraEnv,
   });
-  children.push(child);
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, exited, output: () => output };
+  children.push(worker.child);
+  const exited = worker.exited.then(() => ({ code: worker.child.exitCode, signal: worker.child.signalCode }));
+  return { child: worker.child, exited, output: worker.output };
 }
 
 async function enqueueBatches(orgId: string): Promise<void> {
