@@ -79,6 +79,7 @@ export {
 
 export { SPANS_QUEUE, spanBatchSchema, cappedBackoffMs, type SpanBatch } from './queue/contract.js';
 export { createSpanQueue, createRedis, DEDUPE_TTL_MS, type SpanQueue, type RedisOptions } from './queue/queue.js';
+export { pendingKey, markPending, clearPending, pendingSummaries, type PendingBatchRef, type PendingSummary } from './ingest/pending.js';
 
 // The organization model's operations: what the management API and the `canopy` CLI call.
 export { TenancyError, isTenancyError, translatePgError, type TenancyErrorCode } from './tenancy/errors.js';

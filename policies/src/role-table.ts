@@ -65,20 +65,33 @@ export const ROLE_TABLE = {
   // workspace role (DESIGN: a member sees only workspaces where it holds one).
   'org:member': { level: 'org', actions: ['org:read'] },
 
-  // Looks after one workspace: its settings, its members and its keys, and reads its traces.
+  // Looks after one workspace: its settings, its members and its keys, reads its traces,
+  // and answers for its ingest: the ledger, and the dead letters it may inspect (they hold
+  // span content), replay or discard.
   'ws:admin': {
     level: 'ws',
-    actions: ['workspace:read', 'workspace:update', 'workspace_member:manage', 'key:read', 'key:create', 'key:revoke', 'trace:read', 'analytics:read'],
+    actions: [
+      'workspace:read',
+      'workspace:update',
+      'workspace_member:manage',
+      'key:read',
+      'key:create',
+      'key:revoke',
+      'trace:read',
+      'analytics:read',
+      'ingest_ledger:read',
+      'deadletter:manage',
+    ],
   },
 
   // Builds on the workspace: reads its traces and analytics and may create keys to
   // instrument services (a workspace key can only carry ingest/read, both within what a
   // developer already has, so creating one is no escalation). Revoking is left to the
   // workspace admin, because revoking a key others' services use is an outage.
-  'ws:developer': { level: 'ws', actions: ['workspace:read', 'key:read', 'key:create', 'trace:read', 'analytics:read'] },
+  'ws:developer': { level: 'ws', actions: ['workspace:read', 'key:read', 'key:create', 'trace:read', 'analytics:read', 'ingest_ledger:read'] },
 
-  // Reads the workspace's traces and analytics; changes nothing.
-  'ws:viewer': { level: 'ws', actions: ['workspace:read', 'trace:read', 'analytics:read'] },
+  // Reads the workspace's traces, analytics and ingest ledger; changes nothing.
+  'ws:viewer': { level: 'ws', actions: ['workspace:read', 'trace:read', 'analytics:read', 'ingest_ledger:read'] },
 
   // A workspace key that sends spans into its workspace.
   'scope:ingest': { level: 'ws', actions: ['span:ingest'] },

@@ -68,7 +68,18 @@ export const ORG_ROLE_ACTIONS: Readonly<Record<OrgRole, readonly Action[]>> = {
 
 /** Workspace roles: the grant covers that one workspace. */
 export const WORKSPACE_ROLE_ACTIONS: Readonly<Record<WorkspaceRole, readonly Action[]>> = {
-  admin: ['workspace:read', 'workspace:update', 'workspace_member:manage', 'key:read', 'key:create', 'key:revoke', 'trace:read', 'analytics:read'],
-  developer: ['workspace:read', 'key:read', 'key:create', 'trace:read', 'analytics:read'],
-  viewer: ['workspace:read', 'trace:read', 'analytics:read'],
+  admin: [
+    'workspace:read',
+    'workspace:update',
+    'workspace_member:manage',
+    'key:read',
+    'key:create',
+    'key:revoke',
+    'trace:read',
+    'analytics:read',
+    'ingest_ledger:read',
+    'deadletter:manage',
+  ],
+  developer: ['workspace:read', 'key:read', 'key:create', 'trace:read', 'analytics:read', 'ingest_ledger:read'],
+  viewer: ['workspace:read', 'trace:read', 'analytics:read', 'ingest_ledger:read'],
 };

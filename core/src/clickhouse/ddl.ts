@@ -124,6 +124,18 @@ export function dropTable(ctx: SchemaContext, spec: { name: string; view?: boole
   return [front, sql`DROP TABLE IF EXISTS ${localTableName(ctx, spec.name)}${onCluster(ctx)}`];
 }
 
+/**
+ * Adds a column to a table made by `createTable` (on a cluster the local table on every
+ * node, then the Distributed table in front, so reads through it see the column). Rows
+ * written before read the default. No `IF NOT EXISTS`: 18.16 does not parse it; the
+ * migrations ledger runs each statement once.
+ */
+export function addColumn(ctx: SchemaContext, spec: { table: string; column: Sql }): Sql[] {
+  const local = sql`ALTER TABLE ${localTableName(ctx, spec.table)}${onCluster(ctx)} ADD COLUMN ${spec.column}`;
+  if (!ctx.cluster) return [local];
+  return [local, sql`ALTER TABLE ${tableName(ctx, spec.table)}${onCluster(ctx)} ADD COLUMN ${spec.column}`];
+}
+
 /** `CREATE DATABASE IF NOT EXISTS`, on every node of a cluster. */
 export function createDatabase(ctx: SchemaContext): Sql {
   return sql`CREATE DATABASE IF NOT EXISTS ${sql.identifier(ctx.db)}${onCluster(ctx)}`;
