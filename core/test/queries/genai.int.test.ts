@@ -186,12 +186,19 @@ describe('GenAI cost with organization prices', () => {
     expect(after.prices.find((p) => p.model === 'gpt-4o')).toEqual({
       model: 'gpt-4o', inputPerMillion: '1.00', outputPerMillion: '2.00', cacheReadPerMillion: '0.000001', cacheCreationPerMillion: null, source: 'org',
     });
-    const s = await summary({}, await loadPriceBook(env.pool, orgId));
+    const book = await loadPriceBook(env.pool, orgId);
+    // the change made version 2 (version 1: the built-in prices it replaced)
+    expect([before.version, after.version, book.version]).toEqual([1, 2, 2]);
+    const s = await summary({}, book);
     // 600 × $1 + 400 × $0.000001 + 200 × $2 per million
     expect(row(s, 'gpt-4o-2024-08-06')!.costUsd).toBe('0.0010000004');
     expect(row(s, 'acme-finetune-7')).toMatchObject({ costUsd: '0.01', unpricedCalls: 0 });
     await setOrgPrices(env.pool, { type: 'system', id: 'test' }, { orgId, prices: [] });
-    expect((await getPriceList(env.pool, orgId)).prices.every((p) => p.source === 'default')).toBe(true);
+    const back = await getPriceList(env.pool, orgId);
+    expect(back.prices.every((p) => p.source === 'default')).toBe(true);
+    expect(back.version).toBe(3);
+    // back to the built-in prices: the same cost as with version 1
+    expect(row(await summary({}, await loadPriceBook(env.pool, orgId)), 'gpt-4o-2024-08-06')!.costUsd).toBe('0.004');
   });
 
   it('refuses prices that are not exact decimals', async () => {

@@ -84,6 +84,13 @@ describe('org usage', () => {
       ['2026-11-03', 'prod', 2, 1, 4000, 400],
     ]);
     expect(r.rows[0]).toMatchObject({ workspaceId: wsA.id, costUsd: '0.0035' });
+    // closed days nobody priced yet: computed with the current version (1, created when first needed), not final
+    expect(r.rows.map((x) => [x.priceVersions, x.provisional])).toEqual([
+      [[1], true],
+      [[1], true],
+      [[1], true],
+    ]);
+    expect(r.currentPriceVersion).toBe(1);
     expect(Object.keys(r.rows[0]!).slice(0, 3)).toEqual(['workspaceId', 'workspaceSlug', 'day']);
   });
 
@@ -121,7 +128,7 @@ describe('org usage', () => {
     const csv = usageToCsv(r);
     expect(csv.endsWith('\r\n')).toBe(true);
     expect(csv.split('\r\n')[0]).toBe(
-      'workspace_id,workspace_slug,day,service,model,spans,bytes,calls,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,reasoning_tokens,cost_usd',
+      'workspace_id,workspace_slug,day,service,model,spans,bytes,calls,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,reasoning_tokens,cost_usd,price_versions,provisional',
     );
     const records = csvRecords(csv);
     expect(records).toHaveLength(r.rows.length);

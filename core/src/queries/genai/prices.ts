@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { recordAudit } from '../../tenancy/audit.js';
-import { inTransaction, type Db, type Queryable } from '../../tenancy/db.js';
-import { parseInput, TenancyError } from '../../tenancy/errors.js';
-import type { Actor, OrgRef } from '../../tenancy/schemas.js';
+import type { Queryable } from '../../tenancy/db.js';
 import { DEFAULT_PRICES, type PriceEntry } from './default-prices.js';
 import { formatPrice, parsePrice, PRICE_PATTERN, type ModelPrice } from './money.js';
 
@@ -23,13 +20,21 @@ export const putPricesSchema = z.object({
     .array(priceEntrySchema)
     .max(1000)
     .refine((ps) => new Set(ps.map((x) => x.model.toLowerCase())).size === ps.length, 'each model at most once'),
+  note: z.string().trim().max(500).optional().describe('why the prices change; kept with the new price table version'),
 });
 export type PutPricesInput = z.input<typeof putPricesSchema>;
 
+export const sourcedPriceEntrySchema = priceEntrySchema.extend({ source: z.enum(['default', 'org']) });
+/** An entry of an effective price list: the organization's own (`org`) or built in (`default`). */
+export type SourcedPriceEntry = z.infer<typeof sourcedPriceEntrySchema>;
+
 export const priceListSchema = z.object({
+  version: z.number().int().describe('the price table version these prices are; costs name the version they were computed with'),
+  createdAt: z.string().describe('when this version was created (ISO 8601)'),
+  note: z.string().nullable(),
   currency: z.literal('USD'),
   unit: z.literal('per 1M tokens'),
-  prices: z.array(priceEntrySchema.extend({ source: z.enum(['default', 'org']) })),
+  prices: z.array(sourcedPriceEntrySchema),
 });
 export type PriceList = z.infer<typeof priceListSchema>;
 
@@ -70,37 +75,13 @@ export async function listOrgPrices(db: Queryable, orgId: string): Promise<Price
   return rows.map(fromRow);
 }
 
-/** Every price that applies to the organization: its own entries, then the built-in ones it does not override. */
-export async function getPriceList(db: Queryable, orgId: string): Promise<PriceList> {
-  const own = await listOrgPrices(db, orgId);
+/** Every price that applies given the organization's own entries: those, then the built-in ones they do not override, by model. */
+export function effectivePrices(own: readonly PriceEntry[], defaults: readonly PriceEntry[] = DEFAULT_PRICES): SourcedPriceEntry[] {
   const ownModels = new Set(own.map((e) => e.model.toLowerCase()));
-  const prices = [
-    ...own.map((e) => ({ ...e, source: 'org' as const })),
-    ...DEFAULT_PRICES.filter((e) => !ownModels.has(e.model.toLowerCase())).map((e) => ({ ...canonEntry(e), source: 'default' as const })),
+  return [
+    ...own.map((e) => ({ ...canonEntry(e), source: 'org' as const })),
+    ...defaults.filter((e) => !ownModels.has(e.model.toLowerCase())).map((e) => ({ ...canonEntry(e), source: 'default' as const })),
   ].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
-  return { currency: 'USD', unit: 'per 1M tokens', prices };
-}
-
-/** Replaces the organization's own price entries (an empty list returns it to the built-in prices). Audited. */
-export async function setOrgPrices(db: Db, actor: Actor, input: OrgRef & PutPricesInput): Promise<PriceList> {
-  const { orgId, ...fields } = input;
-  const { prices } = parseInput(putPricesSchema, fields);
-  await inTransaction(db, async (client) => {
-    const org = await client.query('SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE', [orgId]);
-    if (org.rowCount === 0) throw new TenancyError('not_found', 'organization not found', { field: 'orgId' });
-    const before = await listOrgPrices(client, orgId);
-    await client.query('DELETE FROM model_prices WHERE org_id = $1', [orgId]);
-    for (const e of prices) {
-      await client.query(
-        `INSERT INTO model_prices (org_id, model, input_per_mtok, output_per_mtok, cache_read_per_mtok, cache_creation_per_mtok)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [orgId, e.model, e.inputPerMillion, e.outputPerMillion, e.cacheReadPerMillion, e.cacheCreationPerMillion],
-      );
-    }
-    const after = await listOrgPrices(client, orgId);
-    await recordAudit(client, { orgId, actor, action: 'prices.update', targetType: 'prices', targetId: orgId, before, after });
-  });
-  return getPriceList(db as Queryable, orgId);
 }
 
 const toModelPrice = (e: PriceEntry): ModelPrice => ({
@@ -158,7 +139,10 @@ export function createPriceBook(orgEntries: readonly PriceEntry[], defaults: rea
   };
 }
 
-/** The organization's price book. */
-export async function loadPriceBook(db: Queryable, orgId: string): Promise<PriceBook> {
-  return createPriceBook(await listOrgPrices(db, orgId));
+/** The book of an effective price list (a price table version's entries). */
+export function priceBookOf(entries: readonly SourcedPriceEntry[]): PriceBook {
+  return createPriceBook(
+    entries.filter((e) => e.source === 'org'),
+    entries.filter((e) => e.source === 'default'),
+  );
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { big, costPico, countJson, formatUsd } from './money.js';
 import type { TokenRow } from './calls.js';
+import { countsOf, type TokenCounts } from './cells.js';
 import type { PriceBook } from './prices.js';
 
 /** Running sums of counted GenAI calls and their cost, exact. */
@@ -29,25 +30,25 @@ export const emptyTotals = (): TokenTotals => ({
   unpricedCalls: 0n,
 });
 
+/** Adds one cell's counts and their cost, however it was found (stored, or priced with a book). */
+export function addPricedCounts(into: TokenTotals, cell: { counts: TokenCounts; totalTokens: bigint }, cost: { costPico: bigint; priced: boolean }): void {
+  const c = cell.counts;
+  into.calls += c.calls;
+  into.inputTokens += c.inputTokens;
+  into.outputTokens += c.outputTokens;
+  into.cacheReadTokens += c.cacheReadTokens;
+  into.cacheCreationTokens += c.cacheCreationTokens;
+  into.reasoningTokens += c.reasoningTokens;
+  into.totalTokens += cell.totalTokens;
+  into.costPico += cost.costPico;
+  if (!cost.priced) into.unpricedCalls += c.calls;
+}
+
 /** Adds one ClickHouse row of TOKEN_SUMS (for one model), priced with the book. */
 export function addTokenRow(into: TokenTotals, row: TokenRow & { model: string }, prices: PriceBook): void {
-  const t = {
-    uncachedInputTokens: big(row.uncached_input_tokens_sum),
-    outputTokens: big(row.output_tokens_sum),
-    cacheReadTokens: big(row.cache_read_tokens_sum),
-    cacheCreationTokens: big(row.cache_creation_tokens_sum),
-  };
-  const calls = big(row.calls);
-  into.calls += calls;
-  into.inputTokens += big(row.input_tokens_sum);
-  into.outputTokens += t.outputTokens;
-  into.cacheReadTokens += t.cacheReadTokens;
-  into.cacheCreationTokens += t.cacheCreationTokens;
-  into.reasoningTokens += big(row.reasoning_tokens_sum);
-  into.totalTokens += big(row.total_tokens_sum);
+  const counts = countsOf(row);
   const price = prices.lookup(row.model);
-  if (price) into.costPico += costPico(t, price);
-  else into.unpricedCalls += calls;
+  addPricedCounts(into, { counts, totalTokens: big(row.total_tokens_sum) }, { costPico: price ? costPico(counts, price) : 0n, priced: price !== null });
 }
 
 export function addTotals(into: TokenTotals, other: TokenTotals): void {

@@ -13,6 +13,8 @@ const MEASURES: Column[] = [
   { header: 'cache_creation_tokens', value: (r) => String(r.cacheCreationTokens) },
   { header: 'reasoning_tokens', value: (r) => String(r.reasoningTokens) },
   { header: 'cost_usd', value: (r) => r.costUsd },
+  { header: 'price_versions', value: (r) => r.priceVersions.join(';') },
+  { header: 'provisional', value: (r) => String(r.provisional) },
 ];
 
 /**

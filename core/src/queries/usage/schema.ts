@@ -22,6 +22,8 @@ export const USAGE_DESCRIPTION = [
   'groupBy: any of workspace, day, service, model (comma-separated; default workspace,day).',
   'Spans and bytes are not attributable to a model except for the GenAI spans themselves: with groupBy=model the other spans are on rows with model "".',
   'Token measures count GenAI calls once (a wrapper span repeating its child call is not counted); costUsd is exact, priced per model with the org price list.',
+  'Cost of a closed UTC day is stored once the pricing job has priced it, with the price table version current then (only an explicit re-price changes it); a day not priced yet (today) is computed with the current version.',
+  'Each row and the totals list the priceVersions their cost came from, and provisional: true when any of it is not stored yet (an open day, a day not priced yet, or spans that arrived after their day was priced and are not caught up yet).',
   'format=csv: RFC 4180, UTF-8, CRLF, a header row of the snake_case names, cells a spreadsheet would read as formulas prefixed with \'.',
 ].join(' ');
 
@@ -61,6 +63,8 @@ const measures = {
   spans: z.number().int().describe('spans accepted'),
   bytes: z.number().int().describe('bytes billed (stored row size)'),
   ...tokenMeasuresSchema.omit({ unpricedCalls: true, totalTokens: true }).shape,
+  priceVersions: z.array(z.number().int()).describe('the price table versions costUsd was computed with (empty without GenAI calls)'),
+  provisional: z.boolean().describe('true when some of this row is not final: an open day, or cost not stored yet'),
 };
 
 export const usageRowSchema = z.object({
@@ -80,6 +84,7 @@ export const usageReportSchema = z.object({
   rows: z.array(usageRowSchema),
   totals: z.object(measures),
   unpricedModels: z.array(z.string()).describe('models with token usage but no price; their cost is not included'),
+  currentPriceVersion: z.number().int().describe('the price table version days not priced yet are computed with'),
   quota: z.object({
     period: z.string().describe('the calendar month (UTC) the quota applies to, YYYY-MM'),
     monthlySpanQuota: z.number().int().nullable().describe('null: unlimited'),
