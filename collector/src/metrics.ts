@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SpanRejectReason } from '@canopy/core';
+import type { LimitTally, SpanRejectReason } from '@canopy/core';
 import type { IngestErrorCode } from './errors.js';
 
 /** The collector's Prometheus metrics, in a registry of its own (no global default registry). */
@@ -12,6 +12,8 @@ export interface CollectorMetrics {
   requestErrors: Counter<'code'>;
   requestDuration: Histogram;
   recordRejections(rejectedBy: Partial<Record<SpanRejectReason, number>>): void;
+  /** what the per-span limits cut or dropped from the spans of one queued request */
+  recordLimited(limited: LimitTally): void;
   recordError(code: IngestErrorCode): void;
 }
 
@@ -73,6 +75,18 @@ export function createCollectorMetrics(sources?: CollectorGaugeSources): Collect
     labelNames: ['code'] as const,
     registers,
   });
+  // Cut values are not rejections (OTLP's partial_success counts rejected spans only): each
+  // stored row names what was cut or dropped, and these count it across rows.
+  const truncatedValues = new Counter({
+    name: 'canopy_collector_truncated_values_total',
+    help: 'Attribute keys/values and texts of queued spans cut by the value limit (per stored span; the row names them in truncated_fields)',
+    registers,
+  });
+  const droppedByLimits = {
+    attributes: new Counter({ name: 'canopy_collector_dropped_attributes_total', help: 'Attributes of queued spans (span, resource, scope, event, link sets; per stored span) dropped by the attribute count limit', registers }),
+    events: new Counter({ name: 'canopy_collector_dropped_events_total', help: 'Span events dropped by the events-per-span limit', registers }),
+    links: new Counter({ name: 'canopy_collector_dropped_links_total', help: 'Span links dropped by the links-per-span limit', registers }),
+  };
   return {
     registry,
     spansAccepted: new Counter({ name: 'canopy_collector_spans_accepted_total', help: 'Spans queued for storage', registers }),
@@ -93,6 +107,12 @@ export function createCollectorMetrics(sources?: CollectorGaugeSources): Collect
     }),
     recordRejections(rejectedBy) {
       for (const [reason, count] of Object.entries(rejectedBy)) if (count) spansRejected.inc({ reason }, count);
+    },
+    recordLimited(limited) {
+      if (limited.truncatedValues) truncatedValues.inc(limited.truncatedValues);
+      if (limited.droppedAttributes) droppedByLimits.attributes.inc(limited.droppedAttributes);
+      if (limited.droppedEvents) droppedByLimits.events.inc(limited.droppedEvents);
+      if (limited.droppedLinks) droppedByLimits.links.inc(limited.droppedLinks);
     },
     recordError(code) {
       requestErrors.inc({ code });

@@ -102,6 +102,15 @@ describe('normalizeTraceRequest', () => {
     expect(r.usageByService).toEqual({ checkout: { spans: 1, bytes: r.bytes } });
     expect(r.bytes).toBe(Buffer.byteLength(r.rows));
   });
+
+  it('counts the truncation columns of a row with a cut value in its size, and reports the cut', () => {
+    const limits = { maxAttributesPerSpan: 128, maxAttributeValueBytes: 64, maxEventsPerSpan: 128, maxLinksPerSpan: 128, maxFutureSeconds: 86_400 * 365 * 100 };
+    const r = normalizeTraceRequest(request({ ...jsonSpan, attributes: [{ key: 'prompt', value: { stringValue: 'é'.repeat(100) } }] }), { ...ctx, limits });
+    const [row] = parse(r.rows);
+    expect(row).toMatchObject({ truncated_fields: ['attributes.prompt'], truncated_original_bytes: [200], size_bytes: Buffer.byteLength(r.rows) });
+    expect(r.bytes).toBe(Buffer.byteLength(r.rows));
+    expect(r.limited.truncatedValues).toBe(1);
+  });
 });
 
 describe('normalizeTraceRequest with protobufjs prototype defaults', () => {

@@ -95,6 +95,12 @@ export function AnalyticsPage({ workspaceId, query }: { workspaceId: string; que
               !r || !hasData(r) ? (
                 <Empty title="No spans in this range">Send spans to this workspace, or pick a wider range.</Empty>
               ) : (
+                <>
+                {r.truncated && r.totalGroups !== undefined ? (
+                  <p className="muted" data-testid="groups-truncated">
+                    Showing the {r.series.length} largest of {r.totalGroups} {groupBy === 'name' ? 'span names' : 'services'}.
+                  </p>
+                ) : null}
                 <div className="chart-grid" data-testid="span-charts">
                   <SeriesChart title={`Request rate by ${groupBy === 'name' ? 'span name' : 'service'}`} {...chart(r, 'rate')} formatY={fmtRate} formatTime={formatTime} testId="chart-rate" />
                   <SeriesChart title="Error rate" {...chart(r, 'errorRate')} formatY={fmtPct} formatTime={formatTime} testId="chart-errors" />
@@ -112,6 +118,7 @@ export function AnalyticsPage({ workspaceId, query }: { workspaceId: string; que
                     <SeriesChart title={`Latency ${percentile.replace('Ms', '')}`} {...chart(r, percentile)} formatY={(v) => formatDuration(v)} formatTime={formatTime} testId="chart-latency" />
                   </div>
                 </div>
+                </>
               )
             }
           </ResourceView>

@@ -9,6 +9,7 @@ import { ResourceView } from '../ui/states';
 import { dataOf, useResource } from '../ui/use-resource';
 import { serviceColors } from '../waterfall/colors';
 import { buildWaterfall } from '../waterfall/layout';
+import { truncatedTraceBanner } from '../waterfall/limits';
 import { SpanDetails } from '../waterfall/SpanDetails';
 import { Waterfall } from '../waterfall/Waterfall';
 import { lastSearch } from './TracesPage';
@@ -79,7 +80,11 @@ export function TracePage({ workspaceId, traceId, query }: { workspaceId: string
                   ))}
                 </span>
               </div>
-              {detail?.truncated ? <div className="warning">This trace is larger than the API returns at once; only its first {detail.spans.length} spans are shown.</div> : null}
+              {detail?.truncated ? (
+                <div className="warning" role="status" data-testid="trace-truncated">
+                  {truncatedTraceBanner(detail)}
+                </div>
+              ) : null}
               <div className="trace-layout">
                 <Waterfall model={model} colors={colors} selectedId={selectedId} onSelect={onSelect} />
                 {(() => {

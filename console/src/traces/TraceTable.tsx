@@ -38,7 +38,15 @@ export function TraceTable({ traces, linkTo }: { traces: TraceSummary[]; linkTo:
                 {formatDuration(t.durationMs)}
               </span>
             </td>
-            <td className="num">{t.spanCount}</td>
+            <td className="num">
+              {t.truncated && t.totalSpanCount !== undefined ? (
+                <span title={`this summary read ${t.spanCount} of the trace's ${t.totalSpanCount} spans`}>
+                  {t.spanCount} <span className="muted">of {t.totalSpanCount}</span>
+                </span>
+              ) : (
+                t.spanCount
+              )}
+            </td>
             <td className="num">{t.errorCount > 0 ? <span className="error-pill">{t.errorCount}</span> : <span className="muted">0</span>}</td>
             <td className="services-cell">
               {t.services.slice(0, 4).map((s) => (

@@ -1,10 +1,11 @@
 import type { ReactNode } from 'react';
 import type { AttributeMap, PriceEntry, Span } from '../api/types';
-import { formatCount, formatDuration, formatTimestamp, formatUsd, nanosToDate } from '../time/format';
+import { formatBytes, formatCount, formatDuration, formatTimestamp, formatUsd, nanosToDate } from '../time/format';
 import { typedAttributes, typeLabel } from './attributes';
 import { genaiCost, genaiInfo } from './genai';
+import { cutValues, spanLimitNotes } from './limits';
 
-function AttributeTable({ attributes, testId }: { attributes: AttributeMap | undefined; testId?: string }) {
+function AttributeTable({ attributes, testId, cut }: { attributes: AttributeMap | undefined; testId?: string; cut?: ReadonlyMap<string, number> }) {
   const rows = typedAttributes(attributes);
   if (rows.length === 0) return <div className="muted small">none</div>;
   return (
@@ -18,7 +19,14 @@ function AttributeTable({ attributes, testId }: { attributes: AttributeMap | und
             <td>
               <span className={`type type-${a.type}`}>{typeLabel(a)}</span>
             </td>
-            <td className={`mono value value-${a.type}`}>{a.display}</td>
+            <td className={`mono value value-${a.type}`}>
+              {a.display}
+              {cut?.has(a.key) ? (
+                <span className="badge" title="cut by the ingest value limit" data-testid="cut-badge">
+                  cut · {formatBytes(cut.get(a.key)!)} sent
+                </span>
+              ) : null}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -35,6 +43,24 @@ function Section({ title, count, children, testId }: { title: string; count?: nu
       </summary>
       {children}
     </details>
+  );
+}
+
+/** What the ingest limits cut or dropped from this span; nothing when the span is whole. */
+function LimitNotes({ span }: { span: Span }) {
+  const notes = spanLimitNotes(span);
+  if (notes.length === 0) return null;
+  return (
+    <div className="warning small" data-testid="span-limits">
+      <div>Limits applied at ingest:</div>
+      <ul>
+        {notes.map((n, i) => (
+          <li key={i}>
+            <span className="mono">{n.what}</span>: {n.detail}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
@@ -131,13 +157,14 @@ export function SpanDetails(props: { span: Span; traceStartNanos: bigint; color:
         <dt>Parent</dt>
         <dd className="mono">{span.parentSpanId || '(root)'}</dd>
       </dl>
+      <LimitNotes span={span} />
       <GenAiCard span={span} prices={prices} />
       <Section title="Attributes" count={Object.keys(span.attributes).length} testId="span-attributes">
-        <AttributeTable attributes={span.attributes} testId="attribute-table" />
-        {span.droppedAttributesCount ? <div className="muted small">{span.droppedAttributesCount} dropped by the SDK</div> : null}
+        <AttributeTable attributes={span.attributes} testId="attribute-table" cut={cutValues(span, 'attributes.')} />
+        {span.droppedAttributesCount ? <div className="muted small">{formatCount(span.droppedAttributesCount)} dropped (by the SDK or the ingest limit)</div> : null}
       </Section>
       <Section title="Resource" count={Object.keys(span.resource).length} testId="span-resource">
-        <AttributeTable attributes={span.resource} />
+        <AttributeTable attributes={span.resource} cut={cutValues(span, 'resource.')} />
       </Section>
       <Section title="Instrumentation scope" testId="span-scope">
         <dl className="kv">

@@ -1,5 +1,5 @@
 import { encodeValue } from './anyvalue.js';
-import { addDropped, capText, DEFAULT_SPAN_LIMITS, keyValuesJson, type SpanLimits } from './limits.js';
+import { addDropped, capText, DEFAULT_SPAN_LIMITS, keyValuesJson, Truncations, type SpanLimits } from './limits.js';
 import { durationNs, idToHex, isAllZeroHex, nanosToSeconds, uint64ToString } from './scalars.js';
 import { ValueType, type OtlpEvent, type OtlpKeyValue, type OtlpLink, type OtlpSpan, type OtlpTraceRequest } from './types.js';
 
@@ -27,6 +27,8 @@ export interface NormalizeContext {
   orgId: string;
   workspaceId: string;
   batchId: string;
+  /** the API key that sent the request (the ingest ledger counts stored spans per key); rows without one read '' */
+  keyId?: string;
   /** when the collector accepted the request, in Unix seconds */
   ingestedAtSec: number;
   /** per-span limits (default DEFAULT_SPAN_LIMITS) */
@@ -49,6 +51,19 @@ export interface RowGroup {
   spans: string;
 }
 
+/**
+ * What the per-span limits took from the accepted spans, summed over their rows (a cut
+ * resource attribute counts once per span that carries it): values cut by the value
+ * limit, and attributes, events and links dropped by the count limits (what the client
+ * itself reported as dropped is not counted here).
+ */
+export interface LimitTally {
+  truncatedValues: number;
+  droppedAttributes: number;
+  droppedEvents: number;
+  droppedLinks: number;
+}
+
 export interface NormalizeResult {
   groups: RowGroup[];
   /** JSONEachRow text of every accepted span, ready for `INSERT INTO spans` (built on first read) */
@@ -61,6 +76,8 @@ export interface NormalizeResult {
   usageByService: Record<string, ServiceUsage>;
   minTimestampSec: number;
   maxTimestampSec: number;
+  /** what the per-span limits cut or dropped; each row also says so itself */
+  limited: LimitTally;
 }
 
 const SPAN_KINDS: Record<string, number> = {
@@ -96,6 +113,12 @@ function serviceNameOf(attrs: OtlpKeyValue[] | null | undefined, limits: SpanLim
   return 'unknown_service';
 }
 
+/** The limits, and the log the cuts of one row (or of a resource or scope shared by rows) are noted in. */
+interface LimitsAt {
+  limits: SpanLimits;
+  cuts: Truncations;
+}
+
 /** Kinds whose stored text stops being what it says once cut; a cut value is stored as a string. */
 const CUT_BECOMES_STRING: ReadonlySet<number> = new Set([ValueType.bytes, ValueType.array, ValueType.kvlist]);
 
@@ -105,9 +128,11 @@ const CUT_BECOMES_STRING: ReadonlySet<number> = new Set([ValueType.bytes, ValueT
  * At most `maxAttributesPerSpan` are written (the caller counts the rest as dropped), and
  * keys and values are cut to `maxAttributeValueBytes` (one comparison when short).
  */
-function attributeMembers(column: 'attr' | 'resource', kvs: OtlpKeyValue[] | null | undefined, limits: SpanLimits): string {
+function attributeMembers(column: 'attr' | 'resource', kvs: OtlpKeyValue[] | null | undefined, at: LimitsAt): string {
   if (!kvs || kvs.length === 0) return column === 'attr' ? NO_ATTRS : NO_RESOURCE_ATTRS;
+  const { limits, cuts } = at;
   const maxBytes = limits.maxAttributeValueBytes;
+  const field = column === 'attr' ? 'attributes.' : 'resource.';
   const n = Math.min(kvs.length, limits.maxAttributesPerSpan);
   let keys = '';
   let types = '';
@@ -118,13 +143,14 @@ function attributeMembers(column: 'attr' | 'resource', kvs: OtlpKeyValue[] | nul
     const v = encodeValue(kv.value);
     const sep = i === 0 ? '' : ',';
     const key = kv.key ?? '';
+    const storedKey = key.length * 3 > maxBytes ? cuts.capKey(field, key) : key;
     let type: number = v.type;
     let text = v.text;
     if (text.length * 3 > maxBytes) {
-      text = capText(text, maxBytes);
+      text = cuts.capValue(field, storedKey, text);
       if (text !== v.text && CUT_BECOMES_STRING.has(type)) type = ValueType.string;
     }
-    keys += sep + q(key.length * 3 > maxBytes ? capText(key, maxBytes) : key);
+    keys += sep + q(storedKey);
     types += sep + type;
     values += sep + q(text);
     numbers += sep + v.number;
@@ -168,28 +194,39 @@ export function normalizeTraceRequest(request: OtlpTraceRequest, ctx: NormalizeC
     usageByService: Object.create(null) as Record<string, ServiceUsage>,
     minTimestampSec: Number.MAX_SAFE_INTEGER,
     maxTimestampSec: 0,
+    limited: { truncatedValues: 0, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 },
   };
-  const tenant = `"org_id":${q(ctx.orgId)},"workspace_id":${q(ctx.workspaceId)},"batch_id":${q(ctx.batchId)},"ingested_at":${ctx.ingestedAtSec}`;
+  const key = ctx.keyId === undefined ? '' : `,"key_id":${q(ctx.keyId)}`;
+  const tenant = `"org_id":${q(ctx.orgId)},"workspace_id":${q(ctx.workspaceId)}${key},"batch_id":${q(ctx.batchId)},"ingested_at":${ctx.ingestedAtSec}`;
   const reject = (reason: SpanRejectReason): void => {
     result.rejected++;
     result.rejectedBy[reason] = (result.rejectedBy[reason] ?? 0) + 1;
   };
   const limits = ctx.limits ?? DEFAULT_SPAN_LIMITS;
   const maxBytes = limits.maxAttributeValueBytes;
-  const spanCtx: SpanContext = { limits, maxStartSec: ctx.ingestedAtSec + limits.maxFutureSeconds, reject };
+  const spanCtx: SpanContext = { limits, maxStartSec: ctx.ingestedAtSec + limits.maxFutureSeconds, reject, cuts: new Truncations(maxBytes), limited: result.limited };
 
   for (const rs of request.resourceSpans ?? []) {
     if (!rs || typeof rs !== 'object') continue;
     const resourceAttrs = rs.resource?.attributes;
     const serviceName = serviceNameOf(resourceAttrs, limits);
-    const resourceDropped = addDropped(rs.resource?.droppedAttributesCount, droppedBeyond(resourceAttrs, limits.maxAttributesPerSpan));
+    const resourceDroppedHere = droppedBeyond(resourceAttrs, limits.maxAttributesPerSpan);
+    const resourceDropped = addDropped(rs.resource?.droppedAttributesCount, resourceDroppedHere);
+    const resourceCuts = new Truncations(maxBytes);
     const resource =
-      `"service_name":${q(serviceName)},${attributeMembers('resource', resourceAttrs, limits)},` +
-      `"resource_dropped_attributes_count":${resourceDropped},"resource_schema_url":${q(capText(rs.schemaUrl ?? '', maxBytes))}`;
+      `"service_name":${q(serviceName)},${attributeMembers('resource', resourceAttrs, { limits, cuts: resourceCuts })},` +
+      `"resource_dropped_attributes_count":${resourceDropped},"resource_schema_url":${q(resourceCuts.cap('resourceSchemaUrl', rs.schemaUrl ?? ''))}`;
     for (const ss of rs.scopeSpans ?? []) {
       if (!ss || typeof ss !== 'object') continue;
       const scope = ss.scope;
-      const scopeAttrs = keyValuesJson(scope?.attributes, limits);
+      // Scope name and version are noted here and cut where the prefix is built (the same cut).
+      const scopeCuts = new Truncations(maxBytes);
+      scopeCuts.cap('scope.name', scope?.name ?? '');
+      scopeCuts.cap('scope.version', scope?.version ?? '');
+      const scopeAttrs = keyValuesJson(scope?.attributes, limits, { log: scopeCuts, prefix: 'scope.attributes.' });
+      scopeCuts.cap('scope.schemaUrl', ss.schemaUrl ?? '');
+      // The cuts and drops of the resource and the scope belong to every row that carries them.
+      const shared: SharedLimits = { cuts: [resourceCuts, scopeCuts], droppedAttributes: resourceDroppedHere + scopeAttrs.dropped };
       const prefix =
         `${tenant},${resource},"scope_name":${q(capText(scope?.name ?? '', maxBytes))},"scope_version":${q(capText(scope?.version ?? '', maxBytes))},` +
         `"scope_attributes":${q(scopeAttrs.json)},"scope_dropped_attributes_count":${addDropped(scope?.droppedAttributesCount, scopeAttrs.dropped)},` +
@@ -201,8 +238,10 @@ export function normalizeTraceRequest(request: OtlpTraceRequest, ctx: NormalizeC
         if (!span || typeof span !== 'object') continue;
         const line = spanMembers(span, spanCtx);
         if (line === null) continue;
-        const bytes = rowBytes(prefixBytes + Buffer.byteLength(line.text));
-        lines.push(`${line.text},"size_bytes":${bytes}`);
+        const text = line.text + truncationMembers(shared.cuts, spanCtx);
+        result.limited.droppedAttributes += shared.droppedAttributes;
+        const bytes = rowBytes(prefixBytes + Buffer.byteLength(text));
+        lines.push(`${text},"size_bytes":${bytes}`);
         result.accepted++;
         result.bytes += bytes;
         const usage = (result.usageByService[serviceName] ??= { spans: 0, bytes: 0 });
@@ -220,8 +259,36 @@ export function normalizeTraceRequest(request: OtlpTraceRequest, ctx: NormalizeC
 
 const droppedBeyond = (items: readonly unknown[] | null | undefined, max: number): number => (items && items.length > max ? items.length - max : 0);
 
+/** What the limits did to the resource and scope of a group of rows. */
+interface SharedLimits {
+  cuts: readonly Truncations[];
+  droppedAttributes: number;
+}
+
+/**
+ * The row's `truncated_fields`/`truncated_original_bytes` members (resource and scope cuts
+ * first, then the span's), counted in the tally. A row with no cut gets no members at
+ * all: ClickHouse fills the empty arrays, so the usual span costs not a byte more.
+ */
+function truncationMembers(shared: readonly Truncations[], span: SpanContext): string {
+  let n = span.cuts.count;
+  for (const c of shared) n += c.count;
+  if (n === 0) return '';
+  span.limited.truncatedValues += n;
+  const fields: string[] = [];
+  const bytes: number[] = [];
+  for (const c of [...shared, span.cuts]) fields.push(...c.fields), bytes.push(...c.originalBytes);
+  return `,"truncated_fields":${q(fields)},"truncated_original_bytes":${q(bytes)}`;
+}
+
+/** `text` within the limit, a cut noted as `<list>.<i>.<field>` (the path is built only for long text). */
+function capItem(cuts: Truncations, text: string, at: { list: 'events' | 'links'; i: number; field: string }): string {
+  return text.length * 3 > cuts.maxBytes ? cuts.cap(`${at.list}.${at.i}.${at.field}`, text) : text;
+}
+
 /** The first `maxEventsPerSpan` events as parallel columns. */
-function eventMembers(events: readonly (OtlpEvent | null)[], limits: SpanLimits): string {
+function eventMembers(events: readonly (OtlpEvent | null)[], ctx: SpanContext): string {
+  const { limits, cuts } = ctx;
   const n = Math.min(events.length, limits.maxEventsPerSpan);
   const times: string[] = new Array(n);
   const names: string[] = new Array(n);
@@ -229,19 +296,21 @@ function eventMembers(events: readonly (OtlpEvent | null)[], limits: SpanLimits)
   const dropped: number[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const e = events[i];
-    const kv = keyValuesJson(e?.attributes, limits);
+    const kv = e?.attributes?.length ? keyValuesJson(e.attributes, limits, { log: cuts, prefix: `events.${i}.attributes.` }) : NO_KEY_VALUES;
     times[i] = uint64ToString(e?.timeUnixNano) ?? '0';
-    names[i] = capText(e?.name ?? '', limits.maxAttributeValueBytes);
+    const name = e?.name ?? '';
+    names[i] = name.length * 3 > cuts.maxBytes ? capItem(cuts, name, { list: 'events', i, field: 'name' }) : name;
     attrs[i] = kv.json;
     dropped[i] = addDropped(e?.droppedAttributesCount, kv.dropped);
+    ctx.limited.droppedAttributes += kv.dropped;
   }
   return `"events_time_unix_nano":${q(times)},"events_name":${q(names)},"events_attributes":${q(attrs)},"events_dropped_attributes_count":${q(dropped)}`;
 }
 
 /** The first `maxLinksPerSpan` links as parallel columns. */
-function linkMembers(links: readonly (OtlpLink | null)[], limits: SpanLimits): string {
+function linkMembers(links: readonly (OtlpLink | null)[], ctx: SpanContext): string {
+  const { limits, cuts } = ctx;
   const n = Math.min(links.length, limits.maxLinksPerSpan);
-  const maxBytes = limits.maxAttributeValueBytes;
   const traceIds: string[] = new Array(n);
   const spanIds: string[] = new Array(n);
   const states: string[] = new Array(n);
@@ -250,13 +319,14 @@ function linkMembers(links: readonly (OtlpLink | null)[], limits: SpanLimits): s
   const dropped: number[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const l = links[i];
-    const kv = keyValuesJson(l?.attributes, limits);
-    traceIds[i] = capText(idToHex(l?.traceId), maxBytes);
-    spanIds[i] = capText(idToHex(l?.spanId), maxBytes);
-    states[i] = capText(l?.traceState ?? '', maxBytes);
+    const kv = l?.attributes?.length ? keyValuesJson(l.attributes, limits, { log: cuts, prefix: `links.${i}.attributes.` }) : NO_KEY_VALUES;
+    traceIds[i] = capItem(cuts, idToHex(l?.traceId), { list: 'links', i, field: 'traceId' });
+    spanIds[i] = capItem(cuts, idToHex(l?.spanId), { list: 'links', i, field: 'spanId' });
+    states[i] = capItem(cuts, l?.traceState ?? '', { list: 'links', i, field: 'traceState' });
     flags[i] = u32(l?.flags);
     attrs[i] = kv.json;
     dropped[i] = addDropped(l?.droppedAttributesCount, kv.dropped);
+    ctx.limited.droppedAttributes += kv.dropped;
   }
   return (
     `"links_trace_id":${q(traceIds)},"links_span_id":${q(spanIds)},"links_trace_state":${q(states)},"links_flags":${q(flags)},` +
@@ -264,15 +334,20 @@ function linkMembers(links: readonly (OtlpLink | null)[], limits: SpanLimits): s
   );
 }
 
-const NO_EVENTS = eventMembers([], DEFAULT_SPAN_LIMITS);
-const NO_LINKS = linkMembers([], DEFAULT_SPAN_LIMITS);
+const NO_KEY_VALUES = { json: '[]', dropped: 0 } as const;
+const NO_EVENTS = '"events_time_unix_nano":[],"events_name":[],"events_attributes":[],"events_dropped_attributes_count":[]';
+const NO_LINKS = '"links_trace_id":[],"links_span_id":[],"links_trace_state":[],"links_flags":[],"links_attributes":[],"links_dropped_attributes_count":[]';
 
-/** What every span of one request is checked against. */
+/** What every span of one request is checked against, and where its cuts and drops are noted. */
 interface SpanContext {
   limits: SpanLimits;
   /** latest accepted start, in Unix seconds */
   maxStartSec: number;
   reject(reason: SpanRejectReason): void;
+  /** the cuts of the span being normalized (cleared for each span) */
+  cuts: Truncations;
+  /** the request's tally, added to for every accepted span */
+  limited: LimitTally;
 }
 
 function spanMembers(span: OtlpSpan, ctx: SpanContext): { text: string; timestampSec: number } | null {
@@ -294,23 +369,28 @@ function spanMembers(span: OtlpSpan, ctx: SpanContext): { text: string; timestam
 
   const timestampSec = nanosToSeconds(start);
   if (timestampSec > ctx.maxStartSec) return reject('timestamp_in_future'), null;
-  const maxBytes = limits.maxAttributeValueBytes;
+  // Valid from here on: what the limits take is this accepted span's.
+  const { cuts, limited } = ctx;
+  cuts.clear();
   const attributes = span.attributes;
   const events = span.events;
   const links = span.links;
   const droppedAttributes = droppedBeyond(attributes, limits.maxAttributesPerSpan);
   const droppedEvents = droppedBeyond(events, limits.maxEventsPerSpan);
   const droppedLinks = droppedBeyond(links, limits.maxLinksPerSpan);
+  limited.droppedAttributes += droppedAttributes;
+  limited.droppedEvents += droppedEvents;
+  limited.droppedLinks += droppedLinks;
   // Ids are validated hex and numbers are numbers, so only free text goes through JSON.stringify.
   // End before start is kept as sent, with duration 0.
   const text =
     `"timestamp":${timestampSec},"trace_id":"${traceId}","span_id":"${spanId}","parent_span_id":"${parentSpanId}",` +
-    `"trace_state":${q(capText(span.traceState ?? '', maxBytes))},"flags":${u32(span.flags)},"name":${q(capText(span.name ?? '', maxBytes))},"kind":${kind},` +
+    `"trace_state":${q(cuts.cap('traceState', span.traceState ?? ''))},"flags":${u32(span.flags)},"name":${q(cuts.cap('name', span.name ?? ''))},"kind":${kind},` +
     `"start_time_unix_nano":"${start}","end_time_unix_nano":"${end}","duration_ns":"${durationNs(start, end)}",` +
-    `"status_code":${statusCode},"status_message":${q(capText(span.status?.message ?? '', maxBytes))},` +
-    `${attributeMembers('attr', attributes, limits)},"dropped_attributes_count":${droppedAttributes ? addDropped(span.droppedAttributesCount, droppedAttributes) : u32(span.droppedAttributesCount)},` +
-    `${events && events.length ? eventMembers(events, limits) : NO_EVENTS},"dropped_events_count":${droppedEvents ? addDropped(span.droppedEventsCount, droppedEvents) : u32(span.droppedEventsCount)},` +
-    `${links && links.length ? linkMembers(links, limits) : NO_LINKS},"dropped_links_count":${droppedLinks ? addDropped(span.droppedLinksCount, droppedLinks) : u32(span.droppedLinksCount)}`;
+    `"status_code":${statusCode},"status_message":${q(cuts.cap('status.message', span.status?.message ?? ''))},` +
+    `${attributeMembers('attr', attributes, ctx)},"dropped_attributes_count":${droppedAttributes ? addDropped(span.droppedAttributesCount, droppedAttributes) : u32(span.droppedAttributesCount)},` +
+    `${events && events.length ? eventMembers(events, ctx) : NO_EVENTS},"dropped_events_count":${droppedEvents ? addDropped(span.droppedEventsCount, droppedEvents) : u32(span.droppedEventsCount)},` +
+    `${links && links.length ? linkMembers(links, ctx) : NO_LINKS},"dropped_links_count":${droppedLinks ? addDropped(span.droppedLinksCount, droppedLinks) : u32(span.droppedLinksCount)}`;
   return { text, timestampSec };
 }
 

@@ -164,6 +164,94 @@ describe('per-span limits', () => {
     expect(row.scope_dropped_attributes_count).toBe(1 + 2);
   });
 
+  it('names every field the value limit cut in the row, with its UTF-8 size as sent', () => {
+    const row = only(
+      request(
+        [
+          span({
+            name: 'n'.repeat(20),
+            traceState: 't'.repeat(17),
+            status: { code: 2, message: 'é'.repeat(10) },
+            attributes: [
+              { key: 'fits', value: { stringValue: 'x'.repeat(16) } },
+              { key: 'long', value: { stringValue: 'x'.repeat(40) } },
+              { key: 'k'.repeat(20), value: { stringValue: 'y'.repeat(30) } },
+            ],
+            events: [{ name: 'ok', timeUnixNano: START }, { name: 'e'.repeat(18), timeUnixNano: START, attributes: [{ key: 'ea', value: { arrayValue: { values: attrs(3).map((kv) => kv.value) } } }] }],
+            links: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), traceState: 's'.repeat(19), attributes: [{ key: 'lb', value: { bytesValue: 'A'.repeat(24) } }] }],
+          }),
+        ],
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }, { key: 'host', value: { stringValue: 'h'.repeat(21) } }] },
+          scope: { name: 'lib'.repeat(6), version: '1', attributes: [{ key: 'sa', value: { stringValue: 'z'.repeat(22) } }] },
+        },
+      ),
+      small,
+    );
+    const cutKey = `${'k'.repeat(16)}…[truncated 4 bytes]`;
+    expect(row.truncated_fields).toEqual([
+      'resource.host',
+      'scope.name',
+      'scope.attributes.sa',
+      'traceState',
+      'name',
+      'status.message',
+      'attributes.long',
+      `attributes.${cutKey}#key`,
+      `attributes.${cutKey}`,
+      'events.1.attributes.ea',
+      'events.1.name',
+      'links.0.attributes.lb',
+      'links.0.traceId', // 32 hex digits, over this test's 16-byte limit (the setting's least is 64)
+      'links.0.traceState',
+    ]);
+    const arrayJson = JSON.stringify({ arrayValue: { values: attrs(3).map((kv) => kv.value) } }); // an array's size is its JSON text's
+    expect(row.truncated_original_bytes).toEqual([21, 18, 22, 17, 20, 20, 40, 20, 30, arrayJson.length, 18, 24, 32, 19]);
+    // the stored text still carries the marker; the row now says so as well
+    expect(row.name).toBe(`${'n'.repeat(16)}…[truncated 4 bytes]`);
+  });
+
+  it('gives every row of a resource and scope their cuts, and rows without a cut no truncation columns at all', () => {
+    const r = normalizeTraceRequest(
+      request([span({ spanId: 'aaaaaaaaaaaaaaa1' }), span({ spanId: 'aaaaaaaaaaaaaaa2', name: 'n'.repeat(17) })], {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 's'.repeat(20) } }] },
+      }),
+      { ...ctx, limits: small },
+    );
+    const rows = r.rows.split('\n').map((l) => JSON.parse(l) as Row);
+    expect(rows.map((x) => x.truncated_fields)).toEqual([['resource.service.name'], ['resource.service.name', 'name']]);
+    expect(rows.map((x) => x.truncated_original_bytes)).toEqual([[20], [20, 17]]);
+    // ClickHouse fills omitted columns with [], so the usual row costs not a byte more
+    const plain = normalizeTraceRequest(request([span({ attributes: attrs(3) })]), ctx);
+    expect(plain.rows).not.toContain('truncated');
+    expect(plain.limited).toEqual({ truncatedValues: 0, droppedAttributes: 0, droppedEvents: 0, droppedLinks: 0 });
+  });
+
+  it('tallies what the limits took from the accepted spans, and nothing from rejected ones', () => {
+    const r = normalizeTraceRequest(
+      request(
+        [
+          span({
+            spanId: 'aaaaaaaaaaaaaaa1',
+            name: 'n'.repeat(20),
+            attributes: attrs(5),
+            droppedAttributesCount: 100, // the SDK's own drops are not the limits'
+            events: [{ name: 'a', timeUnixNano: START, attributes: attrs(4) }, { name: 'b', timeUnixNano: START }, { name: 'c', timeUnixNano: START }],
+            links: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8) }, { traceId: 'ab'.repeat(16), spanId: 'ef'.repeat(8) }],
+          }),
+          span({ spanId: 'aaaaaaaaaaaaaaa2' }),
+          span({ spanId: '00', name: 'n'.repeat(20), attributes: attrs(9) }), // rejected
+        ],
+        { scope: { name: 'lib', attributes: attrs(4) } },
+      ),
+      { ...ctx, limits: small },
+    );
+    expect(r.accepted).toBe(2);
+    // the name and the kept link's 32-digit trace id (over the 16-byte test limit); attributes: the
+    // span's 2, the first event's 1 and the scope's 1 on each of the two rows
+    expect(r.limited).toEqual({ truncatedValues: 2, droppedAttributes: 2 + 1 + 2, droppedEvents: 1, droppedLinks: 1 });
+  });
+
   it('never lets a dropped count overflow its UInt32 column', () => {
     const row = only(request([span({ attributes: attrs(10), droppedAttributesCount: 4294967295 })]), small);
     expect(row.dropped_attributes_count).toBe(4294967295);

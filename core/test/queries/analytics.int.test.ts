@@ -58,13 +58,38 @@ describe('analytics time series', () => {
       ['api', 100, 10],
       ['db', 4, 0],
     ]);
+    expect(byService).toMatchObject({ totalGroups: 2, truncated: false });
     const top1 = await series({ bucket: '5m', groupBy: 'service', metric: 'count', limit: '1' });
     expect(top1.series.map((s) => s.group)).toEqual(['api']);
+    expect(top1).toMatchObject({ totalGroups: 2, truncated: true });
     const byName = await series({ bucket: '5m', groupBy: 'name', metric: 'count', service: 'api' });
     expect(byName.series.map((s) => [s.group, s.points[0]!.count])).toEqual([
       ['GET /a', 50],
       ['GET /b', 50],
     ]);
+    // a tie is broken by name, and the count of groups holds whatever the limit
+    const byName1 = await series({ bucket: '5m', groupBy: 'name', metric: 'count', limit: '1' });
+    expect(byName1.series.map((s) => s.group)).toEqual(['GET /a']);
+    expect(byName1).toMatchObject({ totalGroups: 3, truncated: true });
+    expect(await series({ bucket: '5m', metric: 'count' })).toMatchObject({ totalGroups: 1, truncated: false });
+    expect(await series({ bucket: '5m', groupBy: 'service', service: 'nope' })).toMatchObject({ series: [], totalGroups: 0, truncated: false });
+  });
+
+  it('says how many models there are when groupBy=model keeps only the largest', async () => {
+    const genai = (await createTestOrg(env, ['genai'])).workspaces.genai!.id;
+    const call = (model: string, i: number): SpanSpec => ({
+      traceId: newTraceId(), spanId: newSpanId(), name: 'chat', service: 'bot', startMs: BASE_MS + i * 1_000, durationMs: 10,
+      attrs: { 'gen_ai.request.model': model, 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 1 },
+    });
+    await insertSpans(env, { orgId, workspaceId: genai }, [call('m-big', 1), call('m-big', 2), call('m-big', 3), call('m-mid', 4), call('m-mid', 5), call('m-small', 6)]);
+    const run = (limit: string, metric: string): Promise<TimeseriesResult> =>
+      timeseries({ clickhouse: env.clickhouse, prices }, scopeOf(orgId, genai), timeseriesQuerySchema.parse({ from: String(BASE_MS), to: String(BASE_MS + 5 * MIN), bucket: '5m', groupBy: 'model', metric, limit }));
+    for (const metric of ['count', 'inputTokens']) {
+      const top2 = await run('2', metric);
+      expect(top2.series.map((s) => s.group), metric).toEqual(['m-big', 'm-mid']);
+      expect(top2, metric).toMatchObject({ totalGroups: 3, truncated: true });
+      expect(await run('3', metric), metric).toMatchObject({ totalGroups: 3, truncated: false });
+    }
   });
 
   it('lines buckets up with the clock whatever the range start', async () => {

@@ -74,7 +74,33 @@ describe('trace search', () => {
       spanCount: 2,
       errorCount: 1,
       services: ['api', 'payments'],
+      truncated: false,
+      totalSpanCount: 2,
     });
+  });
+
+  it('says when a summary misses spans of a trace longer than the 1 h pad, with the true span count', async () => {
+    const ws = (await createTestOrg(env, ['long'])).workspaces.long!.id;
+    const t0 = BASE_MS + 20 * 86_400_000;
+    const long = newTraceId();
+    const short = newTraceId();
+    const root = newSpanId();
+    await insertSpans(env, { orgId, workspaceId: ws }, [
+      { traceId: long, spanId: root, name: 'batch', service: 'etl', startMs: t0, durationMs: 4 * 3_600_000 },
+      { traceId: long, spanId: newSpanId(), parentSpanId: root, name: 'load', service: 'db', startMs: t0 + 3 * 3_600_000, durationMs: 10, status: 'error' },
+      { traceId: long, spanId: newSpanId(), parentSpanId: root, name: 'report', service: 'mail', startMs: t0 + 3 * 3_600_000 + 5, durationMs: 10 },
+      { traceId: short, spanId: newSpanId(), name: 'tick', service: 'etl', startMs: t0 + 60_000, durationMs: 10 },
+    ]);
+    for (const sort of ['start', 'duration']) {
+      const q = traceSearchQuerySchema.parse({ from: String(t0 - 600_000), to: String(t0 + 600_000), sort });
+      const r = await searchTraces(env.clickhouse, scopeOf(orgId, ws), q);
+      const byId = Object.fromEntries(r.traces.map((t) => [t.traceId, t]));
+      expect(byId[long], sort).toMatchObject({ spanCount: 1, errorCount: 0, services: ['etl'], truncated: true, totalSpanCount: 3 });
+      expect(byId[short], sort).toMatchObject({ spanCount: 1, truncated: false, totalSpanCount: 1 });
+    }
+    // searched over a range that reaches its last spans, the same trace is whole
+    const whole = await searchTraces(env.clickhouse, scopeOf(orgId, ws), traceSearchQuerySchema.parse({ from: String(t0 - 600_000), to: String(t0 + 3 * 3_600_000) }));
+    expect(whole.traces.find((t) => t.traceId === long)).toMatchObject({ spanCount: 3, errorCount: 1, truncated: false, totalSpanCount: 3 });
   });
 
   it('sorts by duration, longest first', async () => {

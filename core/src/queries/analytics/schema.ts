@@ -35,7 +35,7 @@ export const TIMESERIES_DESCRIPTION = [
   `Time series over [from, to) (at most ${MAX_QUERY_RANGE_DAYS} days) in buckets of bucket (${BUCKET_NAMES.join(', ')}; by default ≤1h → 1m, ≤6h → 5m, ≤1d → 15m, ≤7d → 1h, else 1d; at most ${MAX_POINTS} buckets).`,
   'Span metrics: count, errors, errorRate (errors/count), p50Ms, p90Ms, p95Ms, p99Ms (approximate quantiles of span duration).',
   'GenAI metrics (calls carrying token usage, wrapper spans not counted twice): calls, inputTokens, outputTokens, cacheReadTokens, cacheCreationTokens, reasoningTokens, costUsd.',
-  `groupBy=model reads GenAI calls only. The ${DEFAULT_SERIES_LIMIT} (limit, at most ${MAX_SERIES_LIMIT}) largest groups are returned; every series has a point per bucket.`,
+  `groupBy=model reads GenAI calls only. The ${DEFAULT_SERIES_LIMIT} (limit, at most ${MAX_SERIES_LIMIT}) largest groups are returned (totalGroups says how many there are, truncated whether some were left out); every series has a point per bucket.`,
 ].join(' ');
 
 export const timeseriesParamsSchema = z
@@ -104,6 +104,8 @@ export const timeseriesResultSchema = z.object({
   groupBy: z.enum(TIMESERIES_GROUPS),
   metrics: z.array(z.enum(METRICS)),
   series: z.array(z.object({ group: z.string().describe('"" for groupBy=none'), points: z.array(pointSchema) })),
+  totalGroups: z.number().int().describe('groups with data in the range (1 for groupBy=none); series holds the limit largest of them'),
+  truncated: z.boolean().describe('true when totalGroups is above limit: the smaller groups are left out of series'),
 });
 export type TimeseriesResult = z.infer<typeof timeseriesResultSchema>;
 export type TimeseriesPoint = TimeseriesResult['series'][number]['points'][number];

@@ -50,14 +50,24 @@ const calls = (p: Plan): Sql => genaiCalls(p.scope, { by: 'time', from: p.input.
 
 const bucketExpr = (p: Plan): Sql => sql`intDiv(toUInt32(timestamp), ${p.input.bucketSeconds}) * ${p.input.bucketSeconds}`;
 
-/** The `limit` largest groups by span (or call) count. */
-async function topGroups(clickhouse: ClickHouse, p: Plan): Promise<string[]> {
+/**
+ * The `limit` largest groups by span (or call) count, and how many groups there are, in
+ * one pass: the groups are counted and the largest picked from the same aggregation
+ * (18.16 has no window functions to count past a LIMIT).
+ */
+async function topGroups(clickhouse: ClickHouse, p: Plan): Promise<{ groups: string[]; total: number }> {
   const g = groupColumn(p);
-  const q =
+  const counts =
     p.spanMetrics.length && !p.spansFromCalls
-      ? sql`SELECT ${g} AS grp, count() AS c FROM spans WHERE ${spansWhere(p, [])} GROUP BY grp ORDER BY c DESC, grp LIMIT ${p.input.limit}`
-      : sql`SELECT ${g} AS grp, countIf(counted) AS c FROM ${calls(p)} GROUP BY grp HAVING c > 0 ORDER BY c DESC, grp LIMIT ${p.input.limit}`;
-  return (await clickhouse.query<{ grp: string }>(p.scope, q)).map((r) => r.grp);
+      ? sql`SELECT ${g} AS grp, count() AS c FROM spans WHERE ${spansWhere(p, [])} GROUP BY grp`
+      : sql`SELECT ${g} AS grp, countIf(counted) AS c FROM ${calls(p)} GROUP BY grp HAVING c > 0`;
+  const [row] = await clickhouse.query<{ total: string; top: string[] }>(
+    p.scope,
+    sql`SELECT count() AS total,
+          arrayMap(x -> tupleElement(x, 2), arraySlice(arraySort(x -> (-toInt64(tupleElement(x, 1)), tupleElement(x, 2)), groupArray((c, grp))), 1, ${p.input.limit})) AS top
+        FROM (${counts})`,
+  );
+  return { groups: row?.top ?? [], total: Number(row?.total ?? 0) };
 }
 
 interface SpanRow {
@@ -121,7 +131,8 @@ export async function timeseries(deps: { clickhouse: ClickHouse; prices: PriceBo
     tokenMetrics: TOKEN_METRICS.filter((m) => input.metrics.includes(m)),
     spansFromCalls: input.groupBy === 'model',
   };
-  const groups = input.groupBy === 'none' ? null : await topGroups(clickhouse, p);
+  const top = input.groupBy === 'none' ? null : await topGroups(clickhouse, p);
+  const groups = top?.groups ?? null;
   const order = groups ?? [''];
   const empty = {
     time: '',
@@ -178,5 +189,7 @@ export async function timeseries(deps: { clickhouse: ClickHouse; prices: PriceBo
     groupBy: input.groupBy,
     metrics: input.metrics,
     series,
+    totalGroups: top?.total ?? 1,
+    truncated: (top?.total ?? 1) > order.length,
   };
 }

@@ -45,7 +45,7 @@ export const TRACE_SEARCH_DESCRIPTION = [
   'attrNum.<key>=<op>:<number> and resourceNum.<key>=<op>:<number> with op eq|ne|gt|gte|lt|lte (int/double attributes only),',
   `attrExists=<key> and resourceExists=<key>. Every parameter may repeat; at most ${MAX_ATTRIBUTE_FILTERS} attribute filters.`,
   `Pages of limit traces (default ${DEFAULT_TRACE_LIMIT}, at most ${MAX_TRACE_LIMIT}); pass nextCursor back as cursor.`,
-  'A trace is summarised from its spans within 1 hour of the searched range, so results are exact for traces up to 1 hour long.',
+  'A trace is summarised from its spans within 1 hour of the searched range, so results are exact for traces up to 1 hour long; a longer trace whose summary misses spans comes with truncated: true and its totalSpanCount.',
   'sort=start (newest first) reads only as far back as a page needs; sort=duration aggregates every matching trace of the range, so keep its range short.',
 ].join(' ');
 
@@ -115,9 +115,13 @@ export const traceSummarySchema = z.object({
   startTimeUnixNano: z.string().describe('decimal nanoseconds'),
   endTimeUnixNano: z.string().describe('decimal nanoseconds'),
   durationMs: z.number(),
-  spanCount: z.number().int(),
+  spanCount: z.number().int().describe('spans the summary was made from (see truncated)'),
   errorCount: z.number().int(),
   services: z.array(z.string()),
+  truncated: z
+    .boolean()
+    .describe("true when the summary misses some of the trace's spans (a trace longer than about 1 hour, or reaching more than 1 hour past the searched range): spanCount, errorCount, services and the times then cover only the spans it read"),
+  totalSpanCount: z.number().int().describe('every span the trace has; above spanCount exactly when truncated'),
 });
 export type TraceSummary = z.infer<typeof traceSummarySchema>;
 

@@ -10,8 +10,8 @@ const STATUS_CODE: Record<TraceStatus, number> = { unset: 0, ok: 1, error: 2 };
 /**
  * How long a trace may be for search to be exact. A trace is summarised from its spans
  * within this much of the searched window, and newest-first search looks for matching
- * spans at most this long after a trace's start. Longer traces are still found, but
- * may show a partial summary.
+ * spans at most this long after a trace's start. Longer traces are still found; a
+ * summary that misses some of the trace's spans says so (`truncated`, `totalSpanCount`).
  */
 export const TRACE_SUMMARY_PAD_SEC = 3600;
 const PAD_MS = TRACE_SUMMARY_PAD_SEC * 1000;
@@ -51,6 +51,14 @@ interface Window {
   toMs: number;
 }
 
+/** The `timestamp` seconds a window's traces are summarised from: the window within the range, padded. */
+function summaryBounds(input: TraceSearchInput, window: Window): { fromSec: number; toSec: number } {
+  return {
+    fromSec: toSeconds(new Date(Math.max(input.from.getTime(), window.fromMs) - PAD_MS)),
+    toSec: toSeconds(new Date(Math.min(input.to.getTime(), window.toMs) + PAD_MS)),
+  };
+}
+
 /**
  * One search over a window: the ids of traces with a matching span whose start lies in
  * the window (tenant + timestamp is a primary-key range), then those traces aggregated
@@ -66,8 +74,7 @@ export function buildTraceSearchQuery(scope: TenantScope, input: TraceSearchInpu
     ],
     ' AND ',
   );
-  const outerFrom = Math.max(input.from.getTime(), window.fromMs) - PAD_MS;
-  const outerTo = Math.min(input.to.getTime(), window.toMs) + PAD_MS;
+  const outer = summaryBounds(input, window);
   const hav = having(input);
   const order = input.sort === 'start' ? sql`trace_start DESC, trace_id DESC` : sql`trace_duration DESC, trace_id DESC`;
   return sql`SELECT trace_id,
@@ -81,7 +88,7 @@ export function buildTraceSearchQuery(scope: TenantScope, input: TraceSearchInpu
       argMin(name, tuple(parent_span_id != '', start_time_unix_nano)) AS root_name
     FROM spans
     WHERE ${sql.tenant(scope)}
-      AND timestamp >= toDateTime(${toSeconds(new Date(outerFrom))}) AND timestamp <= toDateTime(${toSeconds(new Date(outerTo))})
+      AND timestamp >= toDateTime(${outer.fromSec}) AND timestamp <= toDateTime(${outer.toSec})
       AND trace_id IN (SELECT trace_id FROM spans WHERE ${matching})
     GROUP BY trace_id
     ${hav.length ? sql`HAVING ${sql.join(hav, ' AND ')}` : sql.empty}
@@ -108,39 +115,76 @@ interface Row {
  * the pad) and widens, by how many traces the last window held, until the page is
  * certain or the window reaches `from`. Sorting by duration needs every trace: one pass.
  */
-async function runWindows(clickhouse: ClickHouse, scope: TenantScope, input: TraceSearchInput): Promise<Row[]> {
+async function runWindows(clickhouse: ClickHouse, scope: TenantScope, input: TraceSearchInput): Promise<{ rows: Row[]; window: Window }> {
   const fromMs = input.from.getTime();
-  if (input.sort === 'duration') return clickhouse.query<Row>(scope, buildTraceSearchQuery(scope, input));
+  if (input.sort === 'duration') {
+    const window = { fromMs, toMs: input.to.getTime() };
+    return { rows: await clickhouse.query<Row>(scope, buildTraceSearchQuery(scope, input, window)), window };
+  }
   const cursorMs = input.cursor ? Number(BigInt(input.cursor.key) / 1_000_000n) : Infinity;
   const toMs = Math.min(input.to.getTime(), cursorMs + PAD_MS + 1);
   let width = FIRST_WINDOW_MS;
   for (;;) {
     const window = { fromMs: Math.max(fromMs, toMs - width), toMs };
     const rows = await clickhouse.query<Row>(scope, buildTraceSearchQuery(scope, input, window));
-    if (window.fromMs <= fromMs) return rows;
+    if (window.fromMs <= fromMs) return { rows, window };
     const inside = rows.filter((r) => BigInt(r.trace_start) >= ns(window.fromMs)).length;
-    if (inside > input.limit) return rows;
+    if (inside > input.limit) return { rows, window };
     width *= Math.min(16, Math.max(2, Math.ceil((2 * (input.limit + 1)) / Math.max(inside, 1))));
   }
 }
 
 const nsToMs = (nanos: string): number => Number(BigInt(nanos)) / 1e6;
 
+/**
+ * The true span count of each page trace that has spans outside the seconds its summary
+ * was read from (a trace longer than the pad, or one reaching past the range). The
+ * trace lookup (fine granules, monthly partitions) finds them cheaply; only those are
+ * counted in `trace_index`. Usually it finds none and this is one small query.
+ */
+async function trueSpanCounts(clickhouse: ClickHouse, scope: TenantScope, page: { rows: Row[]; bounds: { fromSec: number; toSec: number } }): Promise<Map<string, number>> {
+  const totals = new Map<string, number>();
+  if (page.rows.length === 0) return totals;
+  const ids = (traceIds: readonly string[]): Sql => sql.join(traceIds.map((id) => sql`${id}`));
+  const ranges = await clickhouse.query<{ trace_id: string; lo: number | string; hi: number | string }>(
+    scope,
+    sql`SELECT trace_id, toUInt32(min(min_timestamp)) AS lo, toUInt32(max(max_timestamp)) AS hi
+        FROM trace_lookup_monthly WHERE ${sql.tenant(scope)} AND trace_id IN (${ids(page.rows.map((r) => r.trace_id))})
+        GROUP BY trace_id`,
+  );
+  const { fromSec, toSec } = page.bounds;
+  const reaching = ranges.filter((r) => Number(r.lo) < fromSec || Number(r.hi) > toSec).map((r) => r.trace_id);
+  if (reaching.length === 0) return totals;
+  const counts = await clickhouse.query<{ trace_id: string; n: string }>(
+    scope,
+    sql`SELECT trace_id, sum(span_count) AS n FROM trace_index WHERE ${sql.tenant(scope)} AND trace_id IN (${ids(reaching)}) GROUP BY trace_id`,
+  );
+  for (const c of counts) totals.set(c.trace_id, Number(c.n));
+  return totals;
+}
+
 /** Traces matching `input` in the scope's workspaces, one page at a time. */
 export async function searchTraces(clickhouse: ClickHouse, scope: TenantScope, input: TraceSearchInput): Promise<TraceSearchResult> {
-  const rows = await runWindows(clickhouse, scope, input);
+  const { rows, window } = await runWindows(clickhouse, scope, input);
   const page = rows.slice(0, input.limit);
-  const traces: TraceSummary[] = page.map((r) => ({
-    traceId: r.trace_id,
-    rootServiceName: r.root_service,
-    rootSpanName: r.root_name,
-    startTimeUnixNano: r.trace_start,
-    endTimeUnixNano: r.trace_end,
-    durationMs: nsToMs(r.trace_duration),
-    spanCount: Number(r.span_count),
-    errorCount: Number(r.error_count),
-    services: r.services,
-  }));
+  const totals = await trueSpanCounts(clickhouse, scope, { rows: page, bounds: summaryBounds(input, window) });
+  const traces: TraceSummary[] = page.map((r) => {
+    const spanCount = Number(r.span_count);
+    const total = Math.max(spanCount, totals.get(r.trace_id) ?? 0);
+    return {
+      traceId: r.trace_id,
+      rootServiceName: r.root_service,
+      rootSpanName: r.root_name,
+      startTimeUnixNano: r.trace_start,
+      endTimeUnixNano: r.trace_end,
+      durationMs: nsToMs(r.trace_duration),
+      spanCount,
+      errorCount: Number(r.error_count),
+      services: r.services,
+      truncated: total > spanCount,
+      totalSpanCount: total,
+    };
+  });
   const last = page[page.length - 1];
   const nextCursor =
     rows.length > input.limit && last
