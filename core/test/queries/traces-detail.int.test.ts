@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTree, getTrace, traceDetailSchema, type SpanDetail } from '../../src/index.js';
+import { buildTree, getTrace, MAX_TRACE_SPANS, traceDetailSchema, type SpanDetail } from '../../src/index.js';
 import { createTestEnv, createTestOrg, type TestEnv } from '../../src/testing/index.js';
 import { BASE_MS, insertSpans, newSpanId, newTraceId, scopeOf } from './helpers.js';
 
@@ -112,6 +112,32 @@ describe('trace detail', () => {
     expect(await getTrace(env.clickhouse, scopeOf(orgId, wsB), traceId)).toBeNull();
     expect(await getTrace(env.clickhouse, scopeOf('org_other', wsA), traceId)).toBeNull();
     expect(await getTrace(env.clickhouse, scopeOf(orgId), traceId)).toBeNull();
+  });
+});
+
+describe('a trace larger than the detail returns', () => {
+  it('returns its first spans by start time, truncated, with the true span count', async () => {
+    const big = newTraceId();
+    const extra = 7;
+    const rootId = newSpanId();
+    // Spread over two minutes in two inserts, like a long batch job's trace arriving in parts.
+    const specs = Array.from({ length: MAX_TRACE_SPANS + extra }, (_, i) => ({
+      traceId: big, spanId: i === 0 ? rootId : newSpanId(), parentSpanId: i === 0 ? '' : rootId,
+      name: `step ${i}`, service: 'batch', startMs: BASE_MS + i * 12, durationMs: 1,
+    }));
+    const half = Math.floor(specs.length / 2);
+    await insertSpans(env, { orgId, workspaceId: wsA }, specs.slice(0, half));
+    await insertSpans(env, { orgId, workspaceId: wsA }, specs.slice(half));
+
+    const trace = (await getTrace(env.clickhouse, scopeOf(orgId, wsA), big))!;
+    expect(trace).toMatchObject({ truncated: true, spanCount: MAX_TRACE_SPANS, totalSpanCount: MAX_TRACE_SPANS + extra });
+    expect(trace.spans.at(-1)!.name).toBe(`step ${MAX_TRACE_SPANS - 1}`);
+    expect(traceDetailSchema.parse(trace).totalSpanCount).toBe(MAX_TRACE_SPANS + extra);
+  });
+
+  it('gives a complete trace a total equal to its span count', async () => {
+    const trace = (await getTrace(env.clickhouse, scopeOf(orgId, wsA), traceId))!;
+    expect(trace).toMatchObject({ truncated: false, spanCount: 5, totalSpanCount: 5 });
   });
 });
 

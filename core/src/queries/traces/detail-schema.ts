@@ -54,6 +54,18 @@ export const spanDetailSchema = z.object({
   droppedEventsCount: z.number().int(),
   links: z.array(spanLinkSchema),
   droppedLinksCount: z.number().int(),
+  truncatedFields: z
+    .array(
+      z.object({
+        field: z
+          .string()
+          .describe(
+            'where the cut text is in this span: name, traceState, status.message, attributes.<key>, resource.<key>, resourceSchemaUrl, scope.name, scope.version, scope.schemaUrl, scope.attributes.<key>, events.<i>.name, events.<i>.attributes.<key>, links.<i>.traceId|spanId|traceState, links.<i>.attributes.<key> (<key> as stored; "#key" appended when the key itself was cut)',
+          ),
+        originalBytes: z.number().int().describe('its UTF-8 size as sent (arrays and kvlists: of the JSON text they are stored as; bytes: of their base64)'),
+      }),
+    )
+    .describe('text the value limit (CANOPY_MAX_ATTRIBUTE_VALUE_BYTES) cut at ingest; the stored text ends in "…[truncated N bytes]". Empty when nothing was cut. Attributes, events and links dropped by the count limits are in the dropped*Count fields'),
   depth: z.number().int().describe('0 for a root, or for a span whose parent is not in the trace'),
   children: z.array(z.string()).describe('span ids of the direct children, by start time'),
 });
@@ -65,6 +77,7 @@ export const traceDetailSchema = z.object({
   endTimeUnixNano: z.string(),
   durationMs: z.number(),
   spanCount: z.number().int(),
+  totalSpanCount: z.number().int().describe('spans stored for the trace; more than spanCount only when truncated'),
   services: z.array(z.string()),
   rootSpanIds: z.array(z.string()).describe('spans at depth 0, by start time'),
   truncated: z.boolean().describe(`true when the trace has more than ${MAX_TRACE_SPANS} spans and only the first are returned`),
