@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import { DEFAULT_SPAN_LIMITS, createHttpServer, type KeyCache, type Logger, type SpanLimits, type SpanQueue } from '@canopy/core';
+import { DEFAULT_SPAN_LIMITS, createHttpServer, type KeyCache, type Logger, type RedisClient, type SpanLimits, type SpanQueue } from '@canopy/core';
 import { createAuthFailureLimiter } from './auth/failures.js';
 import { admitAll, type Admit } from './backpressure/admit.js';
 import { createCpuQueue } from './backpressure/cpu-queue.js';
@@ -8,6 +8,8 @@ import { watchLoopDelay } from './backpressure/loop-delay.js';
 import { createRetryAfter } from './backpressure/retry-after.js';
 import { createLoadShedder } from './backpressure/shedder.js';
 import { IngestError } from './errors.js';
+import type { BatchQueue } from './enqueue/enqueue.js';
+import { createIngestLedger } from './enqueue/ledger.js';
 import { exportTracesHandler } from './export.js';
 import { createCollectorMetrics, type CollectorMetrics } from './metrics.js';
 import { corsMiddleware, type CorsOrigins } from './receive/cors.js';
@@ -17,13 +19,15 @@ import { send, sendText } from './respond/send.js';
 /** Everything the collector talks to, built by main.ts (or a test) and passed in. */
 export interface CollectorDeps {
   /** `depth` (optional for fakes) lets the collector refuse work while the queue is too deep */
-  queue: Pick<SpanQueue, 'add'> & Partial<Pick<SpanQueue, 'depth'>>;
+  queue: BatchQueue & Partial<Pick<SpanQueue, 'depth'>>;
   keys: Pick<KeyCache, 'resolve'>;
   /** the queue's Redis connection (ioredis): `status` gates enqueues, `ping` answers /readyz */
   redis: { readonly status: string; ping(): Promise<unknown> };
   log: Logger;
   /** quota / per-tenant rate hook, asked before each enqueue (default: admit everything) */
   admit?: Admit;
+  /** the ingest ledger's Redis (the queue's connection) and key prefix; absent: nothing is counted */
+  ledger?: { redis: RedisClient; queuePrefix: string };
 }
 
 export interface CollectorOptions {
@@ -93,6 +97,7 @@ export function createCollector(deps: CollectorDeps, options: CollectorOptions):
   );
   const authFailures = createAuthFailureLimiter({ maxPerMinute: options.authFailuresPerMinute ?? 60 });
   const metrics = createCollectorMetrics({ inflightBytes: () => inflight.used, queueDepth: () => shedder.queueDepth, loopDelayMs: () => loopDelay.ms, decodeWaitMs: () => cpu.waitMs });
+  const ledger = deps.ledger ? createIngestLedger({ redis: deps.ledger.redis, log: deps.log, registry: metrics.registry }, { queuePrefix: deps.ledger.queuePrefix }) : undefined;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -124,7 +129,7 @@ export function createCollector(deps: CollectorDeps, options: CollectorOptions):
   traces
     .post(
       exportTracesHandler(
-        { queue: deps.queue, keys: deps.keys, redis: deps.redis, metrics, shedder, cpu, inflight, authFailures, admit: deps.admit ?? admitAll, retryAfter },
+        { queue: deps.queue, keys: deps.keys, redis: deps.redis, metrics, shedder, cpu, inflight, authFailures, admit: deps.admit ?? admitAll, retryAfter, ledger },
         {
           maxBodyBytes: options.maxBodyBytes,
           spanLimits: options.spanLimits ?? DEFAULT_SPAN_LIMITS,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, RequestHandler } from 'express';
-import { describeRejections, type KeyCache, type SpanBatch, type SpanLimits } from '@canopy/core';
+import { describeRejections, type KeyCache, type Refusals, type SpanBatch, type SpanLimits } from '@canopy/core';
 import type { AuthFailureLimiter } from './auth/failures.js';
 import { authenticate, type IngestPrincipal } from './auth/authenticate.js';
 import type { Admit } from './backpressure/admit.js';
@@ -12,6 +12,7 @@ import type { LoadShedder } from './backpressure/shedder.js';
 import { decodeJsonTraceRequest } from './decode/json.js';
 import { decodeProtobufTraceRequest } from './decode/protobuf.js';
 import { buildBatch, enqueueBatch, type EnqueueDeps, type EnqueueOptions } from './enqueue/enqueue.js';
+import type { IngestLedger } from './enqueue/ledger.js';
 import { IngestError } from './errors.js';
 import type { CollectorMetrics } from './metrics.js';
 import { readBody } from './receive/body.js';
@@ -28,6 +29,8 @@ export interface ExportDeps extends EnqueueDeps {
   authFailures: AuthFailureLimiter;
   admit: Admit;
   retryAfter: RetryAfter;
+  /** the ingest ledger: accepted batches (enqueue) and refusals; absent: no ledger */
+  ledger?: IngestLedger | undefined;
 }
 
 export interface ExportOptions extends EnqueueOptions {
@@ -81,9 +84,14 @@ export function exportTracesHandler(deps: ExportDeps, options: ExportOptions): R
     const account = deps.inflight.open();
     try {
       const principal = await authenticateClient(deps, req, client);
+      // Refusals go to the ledger of the key's workspace; unauthenticated requests have none.
+      const refuse = async (counts: Refusals): Promise<void> => deps.ledger?.refused(principal, { receivedAtMs, counts });
       const format = requireFormat(req.headers);
       const gzip = isGzip(req.headers);
-      const body = await readBody(req, { maxBytes: options.maxBodyBytes, gzip, charge: (n) => (account.charge(n) ? null : overloaded()) });
+      const body = await readBody(req, { maxBytes: options.maxBodyBytes, gzip, charge: (n) => (account.charge(n) ? null : overloaded()) }).catch(async (err: unknown) => {
+        if (err instanceof IngestError && err.code === 'body_too_large') await refuse({ rejected_too_large: { requests: 1 } });
+        throw err;
+      });
       deps.metrics.receivedBytes.inc(body.wireBytes);
       deps.shedder.checkDecode();
       const { batch, result, dedupeId } = await deps.cpu.run(() => {
@@ -95,6 +103,7 @@ export function exportTracesHandler(deps: ExportDeps, options: ExportOptions): R
         if (!account.recharge(batchHeldBytes(batch))) throw overloaded();
         const decision = await deps.admit(principal, { spans: result.accepted, bytes: result.bytes });
         if (decision.status === 'limited') {
+          await refuse({ [decision.limit === 'rate_limit' ? 'rejected_rate_limit' : 'rejected_quota']: { spans: result.accepted, requests: 1 } });
           throw new IngestError('over_quota', `over quota: ${decision.reason}; retry later`, { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) });
         }
         const outcome = await enqueueBatch(deps, { batch, dedupeId }, options);
@@ -102,8 +111,10 @@ export function exportTracesHandler(deps: ExportDeps, options: ExportOptions): R
           throw new IngestError('queue_unavailable', `the span queue is unavailable (${outcome.reason}); retry later`, { cause: outcome.error, retryAfterSeconds: deps.retryAfter() });
         }
         deps.metrics.spansAccepted.inc(result.accepted);
+        deps.metrics.recordLimited(result.limited);
       }
       deps.metrics.recordRejections(result.rejectedBy);
+      if (result.rejected > 0) await refuse({ rejected_invalid: { spans: result.rejected, requests: 1 } });
       const partial = result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: describeRejections(result.rejectedBy) } : null;
       send(res, 200, encodeExportResponse(format, partial));
     } finally {

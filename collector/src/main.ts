@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const admit = createPlanAdmit({ pool, redis, clickhouse, log }, { prefix: config.redis.queuePrefix, planCacheTtlMs: 10_000 });
   const c = config.collector;
   const collector = createCollector(
-    { queue, keys, redis, log, admit },
+    { queue, keys, redis, log, admit, ledger: { redis, queuePrefix: config.redis.queuePrefix } },
     {
       maxBodyBytes: c.maxBodyBytes,
       maxInflightBytes: c.maxInflightBytes,

@@ -107,6 +107,8 @@ const ROW_CHECKS: Record<string, (rows: Array<Record<string, unknown>>) => void>
     expect(row!.dropped_events_count).toBe(200 - 128);
     expect(row!.links_span_id).toHaveLength(128);
     expect(row!.dropped_links_count).toBe(1 + 150 - 128);
+    expect(row!.truncated_fields).toEqual(['name']);
+    expect(row!.truncated_original_bytes).toEqual([200_000]);
   },
   'pb/million-attributes.pb.gz': ([row]) => {
     expect(row!.attr_keys).toHaveLength(128);
@@ -120,6 +122,8 @@ const ROW_CHECKS: Record<string, (rows: Array<Record<string, unknown>>) => void>
     const value = (row!.attr_values as string[])[0]!;
     expect(value).toMatch(/^é+…\[truncated \d+ bytes\]$/);
     expect(Buffer.byteLength(value.replace(/….*$/, ''))).toBe(128 * 1024);
+    expect(row!.truncated_fields).toEqual(['attributes.prompt']);
+    expect(row!.truncated_original_bytes).toEqual([8_000_000]);
   },
   'json/huge-strings.json.gz': ([row]) => {
     for (const text of [row!.name, row!.status_message, (row!.attr_keys as string[])[0], (row!.attr_values as string[])[0], (row!.attr_values as string[])[1]] as string[]) {
@@ -127,6 +131,10 @@ const ROW_CHECKS: Record<string, (rows: Array<Record<string, unknown>>) => void>
       expect(Buffer.byteLength(text)).toBeLessThan(128 * 1024 + 40);
     }
     expect((row!.attr_types as number[])[1]).toBe(1); // the cut array is stored as its JSON text, a string
+    const cutKey = (row!.attr_keys as string[])[0]!;
+    expect(row!.truncated_fields).toEqual(['name', 'status.message', `attributes.${cutKey}#key`, `attributes.${cutKey}`, 'attributes.list']);
+    const list = JSON.stringify(Array.from({ length: 50_000 }, () => ({ stringValue: 'xxxxxxxxxx' }))); // a span attribute's array is stored as this JSON
+    expect(row!.truncated_original_bytes).toEqual([1_000_000, 1_000_000, 500_000, 3_000_000, list.length]);
   },
   'pb/invalid-utf8.pb': ([row]) => expect(row!.name).toContain('\ufffd'),
   'json/invalid-utf8.json': ([row]) => expect(row!.name).toContain('\ufffd'),
@@ -209,6 +217,14 @@ describe('after the corpus', () => {
     const scope = { orgId: queued[0]!.orgId, workspaceIds: [queued[0]!.workspaceId] };
     const [count] = await env.clickhouse.query<{ n: string }>(scope, sql`SELECT count() AS n FROM spans WHERE ${sql.tenant(scope)}`);
     expect(Number(count!.n)).toBe(queued.reduce((n, b) => n + b.spanCount, 0));
+    // what the value limit cut reads back from ClickHouse with its true size; the rest read []
+    const cut = await env.clickhouse.query<{ f: string[]; b: number[] }>(
+      scope,
+      sql`SELECT truncated_fields AS f, truncated_original_bytes AS b FROM spans WHERE ${sql.tenant(scope)} AND has(truncated_fields, 'attributes.prompt')`,
+    );
+    expect(cut).toEqual([{ f: ['attributes.prompt'], b: [8_000_000] }]);
+    const [plain] = await env.clickhouse.query<{ n: string }>(scope, sql`SELECT count() AS n FROM spans WHERE ${sql.tenant(scope)} AND empty(truncated_fields)`);
+    expect(Number(plain!.n)).toBeGreaterThan(10);
   });
 
   it('is still healthy and never answered with an internal error', async () => {
@@ -216,5 +232,16 @@ describe('after the corpus', () => {
     const metrics = await (await fetch(`${c.url}/metrics`)).text();
     expect(metrics).not.toMatch(/canopy_collector_request_errors_total\{code="internal"\} [1-9]/);
     expect(metrics).not.toMatch(/canopy_collector_requests_total\{code="5\d\d"\}/);
+  });
+
+  it('counts what the limits cut and dropped in its metrics', async () => {
+    const metrics = await (await fetch(`${c.url}/metrics`)).text();
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    // at least: the over-limits name, the huge string, and the five cuts of huge-strings
+    expect(value('canopy_collector_truncated_values_total')).toBeGreaterThanOrEqual(7);
+    // the SDK-reported drops (5 on over-limits) are not the limits'
+    expect(value('canopy_collector_dropped_attributes_total')).toBeGreaterThanOrEqual(300 - 128 + 2 * (1_000_000 - 128));
+    expect(value('canopy_collector_dropped_events_total')).toBeGreaterThanOrEqual(200 - 128);
+    expect(value('canopy_collector_dropped_links_total')).toBeGreaterThanOrEqual(150 - 128);
   });
 });

@@ -1,12 +1,29 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { addMember, BOOTSTRAP_ACTOR, bootstrapOrganization, costPico, createPersonalToken, createPriceBook, createUser, setWorkspaceMember, updatePlan, type BootstrapResult } from '@canopy/core';
+import {
+  addMember,
+  BOOTSTRAP_ACTOR,
+  bootstrapOrganization,
+  costPico,
+  createPersonalToken,
+  createPriceBook,
+  createRedis,
+  createSpanQueue,
+  createUser,
+  markPending,
+  newId,
+  setWorkspaceMember,
+  updatePlan,
+  type BootstrapResult,
+  type SpanBatch,
+} from '@canopy/core';
 import { createTestEnv, freePort, startNodeProcess, waitFor, waitForHttp, type NodeProcess, type TestEnv } from '@canopy/core/testing';
-import { formatUsd } from '../src/time/format';
+import { formatBytes, formatUsd } from '../src/time/format';
 import { CHROMIUM_ARGS, ensureChromium } from './helpers/chromium';
 import { serveConsole, type ConsoleServer } from './helpers/console-server';
 
@@ -43,6 +60,7 @@ let env: TestEnv;
 let boot: BootstrapResult;
 let viewerToken: string;
 let apiUrl: string;
+let collectorUrl: string;
 let consoleUrl: string;
 let server: ConsoleServer | undefined;
 let context: BrowserContext;
@@ -109,6 +127,10 @@ describe.skipIf(!browser.ok)('the web console in headless Chromium', () => {
       CANOPY_API_PORT: String(apiPort),
       CANOPY_API_HOST: '127.0.0.1',
       CANOPY_BATCH_MAX_WAIT_MS: '50',
+      // The ingest ledger: reconcile every 2 s, a minute 2 s after it ends; no shared metrics port.
+      CANOPY_LEDGER_RECONCILE_INTERVAL_MS: '2000',
+      CANOPY_LEDGER_SETTLE_MS: '2000',
+      CANOPY_WORKER_METRICS_PORT: '0',
     };
     processes.push(
       startNodeProcess(`${ROOT}collector/dist/main.js`, serviceEnv),
@@ -116,6 +138,7 @@ describe.skipIf(!browser.ok)('the web console in headless Chromium', () => {
       startNodeProcess(`${ROOT}query-api/dist/main.js`, serviceEnv),
     );
     apiUrl = `http://127.0.0.1:${apiPort}`;
+    collectorUrl = `http://127.0.0.1:${collectorPort}`;
     await waitForHttp(`http://127.0.0.1:${collectorPort}/readyz`, 30_000);
     await waitForHttp(`${apiUrl}/readyz`, 30_000);
 
@@ -275,6 +298,9 @@ describe.skipIf(!browser.ok)('the web console in headless Chromium', () => {
       })(),
     );
     expect(await owner.getByTestId('genai-cost').textContent()).toContain(expected);
+    // the prompt the collector cut: named with its size as sent, and marked in the attribute table
+    expect(await owner.getByTestId('span-limits').textContent()).toContain(`gen_ai.prompt: cut, ${formatBytes(180_011)} as sent`);
+    expect(await owner.getByTestId('attribute-table').getByTestId('cut-badge').count()).toBe(1);
     expect(await owner.getByTestId('waterfall').getAttribute('data-span-count')).toBe('3');
     await shot(owner, '06-genai-span');
   }, 60_000);
@@ -436,4 +462,236 @@ describe.skipIf(!browser.ok)('the web console in headless Chromium', () => {
     await shot(page, '16-viewer-keys-forbidden');
     await page.close();
   }, 60_000);
+
+  // The ingest ledger. prod receives only what these tests send, so its numbers are known.
+  const prod = (): BootstrapResult['workspaces'][number] => boot.workspaces.find((w) => w.slug === 'prod')!;
+  const LEDGER_SPANS = 25;
+  const INVALID_SPANS = 2;
+  let ledgerSentAt = 0;
+
+  interface Ledger {
+    totals: { accepted: number; stored: number; queued: number; deadLettered: number; rejected: { invalid: number } };
+    lag: { pendingBatches: number };
+    reconciliation: { checkedThrough: string | null; flagged: unknown[] };
+  }
+  interface ListedDeadLetter {
+    id: string;
+    batchId: string;
+    status: string;
+    replayCount: number;
+    deadLetteredAt: string;
+  }
+  const ledgerOf = (workspaceId: string): Promise<Ledger> => api<Ledger>(boot.ownerToken, `/workspaces/${workspaceId}/ingest?from=${new Date(Date.now() - 3_600_000).toISOString()}`);
+  const deadLetter = (workspaceId: string, id: string): Promise<ListedDeadLetter> => api<ListedDeadLetter>(boot.ownerToken, `/workspaces/${workspaceId}/dead-letters/${id}`);
+
+  /** One OTLP/JSON request: `valid` spans and `invalid` ones (all-zero trace id) the collector refuses one by one. */
+  async function sendSpans(ingestKey: string, counts: { valid: number; invalid: number }): Promise<number> {
+    const hex = (bytes: number): string => randomBytes(bytes).toString('hex');
+    const start = BigInt(Date.now()) * 1_000_000n;
+    const traceId = hex(16);
+    const span = (i: number, bad: boolean) => ({ traceId: bad ? '0'.repeat(32) : traceId, spanId: hex(8), name: `ledger-${i}`, kind: 2, startTimeUnixNano: String(start), endTimeUnixNano: String(start + 5_000_000n) });
+    const spans = [...Array.from({ length: counts.valid }, (_, i) => span(i, false)), ...Array.from({ length: counts.invalid }, (_, i) => span(counts.valid + i, true))];
+    const body = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'ledger-e2e' } }] }, scopeSpans: [{ scope: { name: 'e2e' }, spans }] }] };
+    const res = await fetch(`${collectorUrl}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ingestKey}` }, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    return Number(((await res.json()) as { partialSuccess?: { rejectedSpans?: number | string } }).partialSuccess?.rejectedSpans ?? 0);
+  }
+
+  /**
+   * Batches ClickHouse refuses (rows that are not JSON), queued the way the collector queues
+   * (pending mark, then the job) with one attempt: the running workers keep each as a dead letter.
+   */
+  async function queuePoisonBatches(workspaceId: string, count: number): Promise<string[]> {
+    const slug = boot.workspaces.find((w) => w.id === workspaceId)!.slug;
+    const keys = await api<{ keys: Array<{ id: string; name: string }> }>(boot.ownerToken, `/workspaces/${workspaceId}/keys`);
+    const keyId = keys.keys.find((k) => k.name === `${slug} ingest`)!.id;
+    const redis = createRedis(env.config.redis.url);
+    const queue = createSpanQueue(redis, env.config.redis.queuePrefix);
+    const batchIds: string[] = [];
+    try {
+      if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+      for (let i = 0; i < count; i++) {
+        const receivedAtMs = Date.now();
+        const sec = Math.floor(receivedAtMs / 1000);
+        const batch: SpanBatch = {
+          v: 1,
+          batchId: newId('batch'),
+          orgId: boot.org.id,
+          workspaceId,
+          keyId,
+          receivedAtMs,
+          spanCount: 1,
+          bytes: 64,
+          minTimestampSec: sec,
+          maxTimestampSec: sec,
+          groups: [{ prefix: '"org_id": this is not json', spans: '"name":1' }],
+        };
+        await markPending(redis, env.config.redis.queuePrefix, batch);
+        await queue.add(batch, { attempts: 1 });
+        batchIds.push(batch.batchId);
+      }
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+    return batchIds;
+  }
+
+  it('shows a workspace’s ingest ledger: accepted and stored as sent, refusals by reason, the lag, per key, refreshing itself', async () => {
+    ledgerSentAt = Date.now();
+    expect(await sendSpans(prod().ingestKey, { valid: LEDGER_SPANS, invalid: INVALID_SPANS })).toBe(INVALID_SPANS);
+    // The collector's counters reach Postgres with the workers' next flush (every 2 s).
+    await waitFor(
+      async () => {
+        const l = await ledgerOf(prod().id);
+        return l.totals.accepted === LEDGER_SPANS && l.totals.stored === LEDGER_SPANS && l.totals.rejected.invalid === INVALID_SPANS && l.lag.pendingBatches === 0;
+      },
+      { timeoutMs: 60_000, what: 'the ledger of prod' },
+    );
+
+    await owner.goto(`${consoleUrl}/#/orgs/${boot.org.id}/workspaces/${prod().id}/traces`);
+    await owner.getByRole('link', { name: 'Ingest', exact: true }).click();
+    await expect.poll(() => hashOf(owner)).toBe(`#/orgs/${boot.org.id}/workspaces/${prod().id}/ingest`);
+    await owner.getByTestId('ingest-totals').waitFor();
+    const stat = (id: string) => owner.getByTestId(`stat-${id}-value`).textContent();
+    expect(await stat('accepted')).toBe(String(LEDGER_SPANS));
+    expect(await stat('stored')).toBe(String(LEDGER_SPANS));
+    expect(await stat('queued')).toBe('0');
+    expect(await stat('rejected')).toBe(String(INVALID_SPANS));
+    expect(await owner.getByTestId('stat-rejected').textContent()).toContain(`${INVALID_SPANS} invalid`);
+    expect(await stat('dead-lettered')).toBe('0');
+    expect(await stat('lag')).toBe('caught up');
+    expect(await owner.getByTestId('stat-lag').textContent()).toContain('no batches pending');
+    await expect.poll(() => owner.locator('[data-testid="ingest-chart"] .recharts-line-curve').count()).toBe(2);
+    // Per key, by name: the owner may read the key list.
+    const keyRow = owner.locator('[data-testid="key-table"] tbody tr');
+    expect(await keyRow.count()).toBe(1);
+    const cells = await keyRow.locator('td').allTextContents();
+    expect(cells[0]).toContain('prod ingest');
+    expect(cells.slice(1)).toEqual([String(LEDGER_SPANS), String(LEDGER_SPANS), '0', String(INVALID_SPANS), '0', '0']);
+    await shot(owner, '17-ingest-ledger');
+
+    // The range lives in the URL; the page reloads itself about every 10 s while visible.
+    await owner.getByTestId('range-button').click();
+    await owner.getByRole('button', { name: 'Last 15 minutes' }).click();
+    await expect.poll(() => hashOf(owner)).toContain('from=now-15m');
+    const updated = owner.getByTestId('ingest-updated');
+    await expect.poll(() => updated.textContent()).toMatch(/^Updated /);
+    const first = await updated.textContent();
+    expect(await stat('accepted')).toBe(String(LEDGER_SPANS));
+    await expect.poll(async () => { const t = await updated.textContent(); return t !== first && t!.startsWith('Updated '); }, { timeout: 15_000 }).toBe(true);
+  }, 120_000);
+
+  it('lists dead letters for an admin: inspect, replay, discard after confirmation, and says so when another hand got there first', async () => {
+    const ws = dev().id;
+    const batchIds = await queuePoisonBatches(ws, 3);
+    const listed = await waitFor(
+      async () => {
+        const { deadLetters } = await api<{ deadLetters: ListedDeadLetter[] }>(boot.ownerToken, `/workspaces/${ws}/dead-letters`);
+        const ours = batchIds.map((b) => deadLetters.find((d) => d.batchId === b));
+        return ours.every((d) => d !== undefined) ? (ours as ListedDeadLetter[]) : null;
+      },
+      { timeoutMs: 60_000, what: 'three dead letters' },
+    );
+    const [toReplay, toDiscard, takenElsewhere] = listed as [ListedDeadLetter, ListedDeadLetter, ListedDeadLetter];
+
+    await owner.goto(`${consoleUrl}/#/orgs/${boot.org.id}/workspaces/${ws}/ingest`);
+    await owner.getByRole('tab', { name: 'Dead letters' }).click();
+    await expect.poll(() => hashOf(owner)).toContain('tab=dead-letters');
+    await owner.getByTestId('dead-letter-table').waitFor();
+    // Newest first.
+    const order = await owner.locator('[data-testid="dead-letter-table"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-dead-letter-id')));
+    const newestFirst = [...listed].sort((a, b) => Date.parse(b.deadLetteredAt) - Date.parse(a.deadLetteredAt) || b.id.localeCompare(a.id)).map((d) => d.id);
+    expect(order).toEqual(newestFirst);
+    const row = (id: string) => owner.locator(`tr[data-dead-letter-id="${id}"]`);
+    expect(await row(toReplay.id).textContent()).toContain('clickhouse_rejected');
+
+    // Inspect: the error and the first rows as JSON (a row that is not JSON shown as text).
+    await row(toReplay.id).getByRole('button', { name: 'Inspect' }).click();
+    await expect.poll(() => hashOf(owner)).toContain(`dl=${toReplay.id}`);
+    const panel = owner.getByTestId('dead-letter-panel');
+    await panel.getByTestId('dead-letter-rows').waitFor();
+    expect(await panel.getByTestId('dead-letter-error').textContent()).toContain('clickhouse_rejected');
+    expect(await panel.getByTestId('dead-letter-rows').textContent()).toContain('"unparsable"');
+    await shot(owner, '18-dead-letter-inspect');
+
+    await panel.getByRole('button', { name: 'Replay' }).click();
+    await expect.poll(() => panel.getByTestId('dead-letter-notice').textContent()).toContain('Replayed');
+    await expect.poll(() => row(toReplay.id).getAttribute('data-status')).toBe('replayed');
+    expect(await deadLetter(ws, toReplay.id)).toMatchObject({ status: 'replayed', replayCount: 1 });
+    await owner.keyboard.press('Escape');
+    await expect.poll(() => panel.count()).toBe(0);
+
+    // Discard asks first.
+    await row(toDiscard.id).getByRole('button', { name: 'Discard' }).click();
+    expect(await row(toDiscard.id).textContent()).toContain('for good');
+    expect((await deadLetter(ws, toDiscard.id)).status).toBe('open');
+    await row(toDiscard.id).getByRole('button', { name: 'Yes, discard' }).click();
+    // Shown discarded at once; the notice comes with the API's answer.
+    expect(await row(toDiscard.id).getAttribute('data-status')).toBe('discarded');
+    await expect.poll(() => row(toDiscard.id).getByTestId('dead-letter-notice').textContent()).toBe('Discarded.');
+    expect((await deadLetter(ws, toDiscard.id)).status).toBe('discarded');
+
+    // Replayed behind the page's back: the page's discard meets a 409 and says what happened.
+    const res = await fetch(`${apiUrl}/api/v1/workspaces/${ws}/dead-letters/${takenElsewhere.id}/replay`, { method: 'POST', headers: { Authorization: `Bearer ${boot.ownerToken}` } });
+    expect(res.status).toBe(202);
+    await row(takenElsewhere.id).getByRole('button', { name: 'Discard' }).click();
+    await row(takenElsewhere.id).getByRole('button', { name: 'Yes, discard' }).click();
+    await expect.poll(() => row(takenElsewhere.id).getByTestId('dead-letter-notice').textContent()).toContain('Already replayed or discarded');
+    await expect.poll(() => row(takenElsewhere.id).getAttribute('data-status')).toBe('replayed');
+    expect((await deadLetter(ws, takenElsewhere.id)).status).toBe('replayed');
+    await shot(owner, '19-dead-letters-actions');
+
+    // The status filter lives in the URL.
+    await owner.getByRole('group', { name: 'Status' }).getByRole('button', { name: 'discarded' }).click();
+    await expect.poll(() => hashOf(owner)).toContain('status=discarded');
+    await expect.poll(() => owner.locator('[data-testid="dead-letter-table"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-dead-letter-id')))).toEqual([toDiscard.id]);
+  }, 120_000);
+
+  it('shows a viewer the ledger but not the dead letters, nor the org overview', async () => {
+    const page = await signIn(viewerToken);
+    await expect.poll(() => hashOf(page)).toBe(`#/orgs/${boot.org.id}/workspaces/${dev().id}/traces`);
+    const nav = page.getByRole('navigation', { name: 'Sections' });
+    await expect.poll(() => nav.textContent()).toContain('Ingest');
+    expect(await nav.textContent()).not.toContain('Ingest overview');
+    await page.goto(`${consoleUrl}/#/orgs/${boot.org.id}/workspaces/${dev().id}/ingest?tab=dead-letters`);
+    await page.getByTestId('ingest-totals').waitFor();
+    expect(Number((await page.getByTestId('stat-accepted-value').textContent())!.replace(/,/g, ''))).toBeGreaterThan(LARGE_TRACE_SPANS);
+    expect(await page.getByRole('tab', { name: 'Dead letters' }).count()).toBe(0);
+    expect(await page.getByTestId('dead-letters').count()).toBe(0);
+    // Viewers may not read keys: the per-key table shows ids.
+    expect(await page.locator('[data-testid="key-table"]').textContent()).not.toContain('dev ingest');
+    await shot(page, '20-viewer-ingest');
+    await page.goto(`${consoleUrl}/#/orgs/${boot.org.id}/ingest`);
+    await page.getByTestId('forbidden').waitFor();
+    await page.close();
+  }, 60_000);
+
+  it('gives owners an org-wide ingest overview per workspace', async () => {
+    await owner.goto(`${consoleUrl}/#/orgs/${boot.org.id}/workspaces/${prod().id}/traces`);
+    await owner.getByRole('link', { name: 'Ingest overview' }).click();
+    await expect.poll(() => hashOf(owner)).toBe(`#/orgs/${boot.org.id}/ingest`);
+    const prodRow = owner.locator(`[data-testid="org-ingest-table"] tr[data-workspace-id="${prod().id}"]`);
+    await prodRow.waitFor();
+    const cells = await prodRow.locator('td').allTextContents();
+    expect(cells.slice(0, 6)).toEqual(['prod', String(LEDGER_SPANS), String(LEDGER_SPANS), '0', String(INVALID_SPANS), '0']);
+    expect(cells[6]).toContain('caught up');
+    expect(cells[7]).toBe('nothing flagged');
+    expect(await owner.locator(`[data-testid="org-ingest-table"] tr[data-workspace-id="${dev().id}"]`).count()).toBe(1);
+    await shot(owner, '21-org-ingest');
+  }, 60_000);
+
+  it('says the ledger balances once the reconciliation checked the minute the spans came in', async () => {
+    const minuteEnd = Math.floor(ledgerSentAt / 60_000) * 60_000 + 60_000;
+    // The workers reconcile every 2 s, a minute 2 s after it ends.
+    await waitFor(async () => {
+      const { reconciliation } = await ledgerOf(prod().id);
+      return reconciliation.checkedThrough !== null && Date.parse(reconciliation.checkedThrough) >= minuteEnd;
+    }, { timeoutMs: 100_000, what: `reconciliation through ${new Date(minuteEnd).toISOString()}` });
+    expect((await ledgerOf(prod().id)).reconciliation.flagged).toEqual([]);
+    await owner.goto(`${consoleUrl}/#/orgs/${boot.org.id}/workspaces/${prod().id}/ingest`);
+    await expect.poll(() => owner.getByTestId('reconciliation').getAttribute('data-state'), { timeout: 15_000 }).toBe('balanced');
+    expect(await owner.getByTestId('reconciliation').textContent()).toContain('checked through');
+    await shot(owner, '22-ingest-balanced');
+  }, 150_000);
 });

@@ -75,11 +75,106 @@ export {
   type NormalizeResult,
   type SpanRejectReason,
   type ServiceUsage,
+  type LimitTally,
 } from './otlp/normalize.js';
 
 export { SPANS_QUEUE, spanBatchSchema, cappedBackoffMs, type SpanBatch } from './queue/contract.js';
-export { createSpanQueue, createRedis, DEDUPE_TTL_MS, type SpanQueue, type RedisOptions } from './queue/queue.js';
+export { createSpanQueue, createRedis, DEDUPE_TTL_MS, type SpanQueue, type QueuedJob, type RedisOptions, type RedisClient } from './queue/queue.js';
 export { pendingKey, markPending, clearPending, pendingSummaries, type PendingBatchRef, type PendingSummary } from './ingest/pending.js';
+export {
+  LEDGER_KINDS,
+  LEDGER_MEASURES,
+  MINUTE_MS,
+  INTENT_TTL_MS,
+  minuteOf,
+  ledgerKeys,
+  cellField,
+  slotField,
+  parseCellField,
+  type LedgerKind,
+  type LedgerMeasure,
+  type LedgerKeys,
+  type LedgerSlot,
+  type LedgerCell,
+} from './ingest/ledger-keys.js';
+export { writeAcceptIntent, commitAccepted, settleStoredBatches, recordRefusals, type LedgerBatch, type Refusals } from './ingest/ledger-record.js';
+export {
+  rotateLedger,
+  applyLedgerFlush,
+  flushLedger,
+  pruneLedgerFlushes,
+  ledgerRowsOf,
+  type LedgerFlushDeps,
+  type LedgerFlushReport,
+  type FlushApplied,
+} from './ingest/ledger-flush.js';
+export {
+  ledgerCounts,
+  addCollectorCounts,
+  addStoredCounts,
+  addDeadLetterCounts,
+  emptyCounts,
+  countsKey,
+  parseCountsKey,
+  queuedOf,
+  type LedgerCounts,
+  type LedgerRange,
+  type MinuteCounts,
+  type CountOptions,
+} from './ingest/ledger-counts.js';
+export {
+  dueMinutes,
+  saveReconciliation,
+  differenceOf,
+  countFlagged,
+  reconciliationSummary,
+  MAX_FLAGGED_SHOWN,
+  type DueMinute,
+  type DueOptions,
+  type ReconciledMinute,
+} from './ingest/ledger-reconciliation.js';
+export { workspaceLedgerReport, orgLedgerReport, lagOf, type LedgerReportDeps } from './ingest/ledger-report.js';
+export {
+  MAX_LEDGER_RANGE_DAYS,
+  DEFAULT_LEDGER_RANGE_MS,
+  LEDGER_DESCRIPTION,
+  ingestLedgerParamsSchema,
+  ingestLedgerInputSchema,
+  workspaceLedgerSchema,
+  orgLedgerSchema,
+  ledgerSeriesRowSchema,
+  orgLedgerSeriesRowSchema,
+  ledgerTotalsSchema,
+  ledgerLagSchema,
+  ledgerReconciliationSchema,
+  flaggedMinuteSchema,
+  type IngestLedgerInput,
+  type WorkspaceLedger,
+  type OrgLedger,
+  type LedgerSeriesRow,
+  type OrgLedgerSeriesRow,
+  type LedgerTotals,
+  type LedgerLag,
+  type LedgerReconciliation,
+  type FlaggedMinute,
+} from './ingest/ledger-schema.js';
+export { recordDeadLetter, listDeadLetters, getDeadLetter, firstRows, type NewDeadLetter, type RecordedDeadLetter } from './ingest/dead-letters.js';
+export { markDeadLetterReplayed, discardDeadLetter, replayJobId, isReplayJobId, type Requeue } from './ingest/dead-letters-actions.js';
+export {
+  DEAD_LETTER_STATUSES,
+  DEAD_LETTER_FIRST_ROWS,
+  DEFAULT_DEAD_LETTER_LIMIT,
+  MAX_DEAD_LETTER_LIMIT,
+  deadLetterSchema,
+  deadLetterDetailSchema,
+  deadLetterListSchema,
+  deadLetterQuerySchema,
+  type DeadLetter,
+  type DeadLetterDetail,
+  type DeadLetterList,
+  type DeadLetterQuery,
+  type DeadLetterStatus,
+} from './ingest/dead-letters-schemas.js';
 
 // The organization model's operations: what the management API and the `canopy` CLI call.
 export { TenancyError, isTenancyError, translatePgError, type TenancyErrorCode } from './tenancy/errors.js';
@@ -271,6 +366,53 @@ export {
   type UsageReport,
   type UsageRow,
   type UsageContext,
+} from './queries/index.js';
+// Traceable prices (issue 8): price table versions, stored GenAI costs, re-pricing.
+export {
+  effectivePrices,
+  priceBookOf,
+  sourcedPriceEntrySchema,
+  currentPriceVersion,
+  getPriceVersion,
+  getPriceVersionView,
+  listPriceVersions,
+  versionedBook,
+  priceVersionSchema,
+  priceVersionListSchema,
+  priceVersionShape,
+  SYSTEM_PRICES_ACTOR,
+  genaiCellsQuery,
+  readGenAiCells,
+  byCell,
+  cellKey,
+  sameCounts,
+  countsOf,
+  priceCell,
+  lockCosts,
+  readStoredCostRows,
+  readPricedDays,
+  loadStoredCosts,
+  loadVersionBooks,
+  writeDayCosts,
+  repriceCosts,
+  repriceSchema,
+  repriceResultSchema,
+  daySchema,
+  daysOf,
+  type SourcedPriceEntry,
+  type PriceVersion,
+  type PriceVersionView,
+  type PriceVersionList,
+  type VersionedPriceBook,
+  type DayRange,
+  type GenAiCell,
+  type TokenCounts,
+  type PricedCell,
+  type DayCosts,
+  type StoredCost,
+  type StoredCosts,
+  type RepriceInput,
+  type RepriceResult,
 } from './queries/index.js';
 
 export { createHttpServer, type HttpServer, type HttpServerOptions } from './http/server.js';

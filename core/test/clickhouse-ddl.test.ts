@@ -41,7 +41,7 @@ describe('cluster schema', () => {
   });
 
   it('makes each table a replicated local table with a Distributed table of the plain name in front', () => {
-    const tables = ['spans', 'trace_index', 'usage_daily', 'ingest_batches', 'genai_spans', 'trace_lookup', 'trace_lookup_monthly'];
+    const tables = ['spans', 'trace_index', 'usage_daily', 'ingest_batches', 'genai_spans', 'trace_lookup', 'trace_lookup_monthly', 'ingest_ledger_stored'];
     for (const name of tables) {
       const local = creates.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS canopy.${name}_local `));
       expect(local, name).toMatch(new RegExp(`ENGINE = Replicated(Summing)?MergeTree\\('/clickhouse/tables/\\{shard\\}/canopy/${name}_local', '\\{replica\\}'`));
@@ -67,12 +67,21 @@ describe('cluster schema', () => {
 
   it('runs every view per node, from the local spans into a local table', () => {
     const views = creates.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW'));
-    expect(views).toHaveLength(6);
+    expect(views).toHaveLength(7);
     for (const v of views) {
       expect(v).toMatch(/ TO canopy\.\w+_local AS\n/);
       expect(v).toContain('FROM canopy.spans_local');
       expect(v).not.toMatch(/canopy\.spans\b(?!_local)/);
     }
+  });
+
+  it('adds a column to the local spans on every node, then to the Distributed spans', () => {
+    const keyId = all.filter((s) => s.startsWith('ALTER') && s.includes(' key_id '));
+    expect(keyId).toEqual([
+      "ALTER TABLE canopy.spans_local ON CLUSTER main ADD COLUMN key_id String DEFAULT ''",
+      "ALTER TABLE canopy.spans ON CLUSTER main ADD COLUMN key_id String DEFAULT ''",
+    ]);
+    expect(creates.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS canopy.ingest_ledger_stored_local '))).toContain("'{replica}', (spans, bytes))");
   });
 
   it('drops a replaced table on every node: the view, the Distributed table and its local table', () => {

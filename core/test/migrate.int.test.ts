@@ -19,7 +19,7 @@ describe('migrations', () => {
       AllTenants,
       sql`SELECT name, sorting_key, engine FROM system.tables WHERE database = ${env.config.clickhouse.database} AND engine LIKE '%MergeTree' AND name != 'schema_migrations'`,
     );
-    expect(tables.map((t) => t.name).sort()).toEqual(['genai_spans', 'ingest_batches', 'spans', 'trace_index', 'trace_lookup_monthly', 'usage_daily']);
+    expect(tables.map((t) => t.name).sort()).toEqual(['genai_spans', 'ingest_batches', 'ingest_ledger_stored', 'spans', 'trace_index', 'trace_lookup_monthly', 'usage_daily']);
     for (const t of tables) expect(t.sorting_key, t.name).toMatch(/^org_id, workspace_id/);
   });
 

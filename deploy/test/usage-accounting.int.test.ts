@@ -94,7 +94,11 @@ describe('usage equals what the collector accepted', () => {
     const usage = await waitFor(
       async () => {
         const res = await fetch(`${apiUrl}/orgs/${boot.org.id}/usage?from=${day}&to=${nextDay}&groupBy=workspace`, { headers: { authorization: `Bearer ${boot.billingToken}` } });
-        const body = (await res.json()) as { rows: Array<{ workspaceSlug: string; spans: number }>; totals: { spans: number }; quota: { used: number } };
+        const body = (await res.json()) as {
+          rows: Array<{ workspaceSlug: string; spans: number; priceVersions: number[]; provisional: boolean }>;
+          totals: { spans: number; provisional: boolean };
+          quota: { used: number };
+        };
         return body.totals?.spans === accepted ? body : null;
       },
       { timeoutMs: 30_000, what: 'usage to reach the accepted count' },
@@ -102,6 +106,12 @@ describe('usage equals what the collector accepted', () => {
     expect(usage.totals.spans).toBe(accepted);
     expect(Object.fromEntries(usage.rows.map((r) => [r.workspaceSlug, r.spans]))).toEqual(sent);
     expect(usage.quota.used).toBe(accepted);
+    // today is still open: every row says so, and no GenAI cost means no price version
+    expect(usage.rows.map((r) => [r.provisional, r.priceVersions])).toEqual([
+      [true, []],
+      [true, []],
+    ]);
+    expect(usage.totals.provisional).toBe(true);
 
     const csv = await (
       await fetch(`${apiUrl}/orgs/${boot.org.id}/usage?from=${day}&to=${nextDay}&groupBy=workspace&format=csv`, { headers: { authorization: `Bearer ${boot.billingToken}` } })
@@ -109,5 +119,7 @@ describe('usage equals what the collector accepted', () => {
     const [header, ...lines] = csv.trim().split('\r\n');
     const spansColumn = header!.split(',').indexOf('spans');
     expect(lines.reduce((sum, l) => sum + Number(l.split(',')[spansColumn]), 0)).toBe(accepted);
+    expect(header!.split(',').slice(-2)).toEqual(['price_versions', 'provisional']);
+    expect(lines.map((l) => l.split(',').pop())).toEqual(['true', 'true']);
   });
 });

@@ -31,6 +31,9 @@ export class QueryError extends Error {
   }
 }
 
+/** Seconds a 503 asks the client to wait before trying again. */
+export const RETRY_AFTER_S = 5;
+
 /** The one table from error code to HTTP status. */
 export const STATUS_BY_CODE: Record<QueryErrorCode | 'internal', number> = {
   bad_request: 400,
@@ -91,6 +94,8 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     const code = known?.code ?? 'internal';
     if (!known || code === 'unavailable') log.error({ err, method: req.method, path: req.path, code }, 'request failed');
     if (code === 'unauthorized') res.setHeader('WWW-Authenticate', 'Bearer realm="canopy"');
+    // Every 503 is a dependency that is down for now (storage, the queue): say when to come back.
+    if (code === 'unavailable') res.setHeader('Retry-After', String(RETRY_AFTER_S));
     const field = known?.field;
     res.status(STATUS_BY_CODE[code]).json({ error: { code, message: known?.message ?? 'internal error', ...(field === undefined ? {} : { field }) } });
   };

@@ -1,4 +1,4 @@
-import { ConfigError, createClickHouse, createKeyCache, createLogger, createPgPool, loadConfig, createHttpServer, type CanopyConfig, type HttpServer, type KeyCache } from '@canopy/core';
+import { ConfigError, createClickHouse, createKeyCache, createLogger, createPgPool, createRedis, loadConfig, createHttpServer, type CanopyConfig, type HttpServer, type KeyCache } from '@canopy/core';
 import { createPolicyEngine } from '@canopy/policies';
 import { consoleDistDir } from '@canopy/console';
 import { createQueryApi } from './app.js';
@@ -17,6 +17,16 @@ const config = configOrExit();
 const log = createLogger(config.log, 'query-api');
 const clickhouse = createClickHouse(config.clickhouse);
 const pg = createPgPool(config.postgres.url);
+// For routes that queue work (dead-letter replay); they answer 503 while it is down, and /readyz ignores it.
+const redis = createRedis(config.redis.url);
+let redisDownLogged = false;
+redis.on('ready', () => (redisDownLogged = false));
+redis.on('error', (err: Error) => {
+  // ioredis reports every failed reconnect; one line per outage is enough.
+  if (redisDownLogged) return;
+  redisDownLogged = true;
+  log.warn({ err: err.message }, `Redis connection error: ${err.message}`);
+});
 // Both LISTEN on their own connection, so a change (a member removed, a key revoked)
 // reaches this process within milliseconds; the periodic reload is the safety net.
 const policy = createPolicyEngine({ pool: pg, log }, { listenUrl: config.postgres.url });
@@ -37,6 +47,7 @@ function close(signal: string): Promise<void> {
     await policy.close().catch((err: unknown) => log.warn({ err }, 'closing the policy engine failed'));
     await pg.end().catch((err: unknown) => log.warn({ err }, 'closing Postgres failed'));
     await clickhouse.close().catch((err: unknown) => log.warn({ err }, 'closing ClickHouse failed'));
+    await redis.quit().catch(() => redis.disconnect());
     log.info('query API stopped');
   })();
   return closing;
@@ -65,7 +76,10 @@ try {
 }
 
 if (!closing) {
-  const app = createQueryApi({ clickhouse, pg, policy, keys, log }, { trustProxy: config.api.trustProxy, consoleDir: consoleDistDir });
+  const app = createQueryApi(
+    { clickhouse, pg, policy, keys, log, redis, queuePrefix: config.redis.queuePrefix, jobAttempts: config.worker.jobAttempts },
+    { trustProxy: config.api.trustProxy, consoleDir: consoleDistDir },
+  );
   server = createHttpServer(app, { shutdownGraceMs: 10_000, requestTimeoutMs: 60_000 });
   try {
     const { port } = await server.listen(config.api.port, config.api.host);

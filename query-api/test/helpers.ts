@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import {
   createKeyCache,
   createLogger,
+  createRedis,
   createPersonalToken,
   createUser,
   type KeyCache,
@@ -50,7 +51,11 @@ export async function startApi(env: TestEnv, options: QueryApiOptions = {}): Pro
   const policy = createPolicyEngine({ pool: env.pool, log }, { listenUrl });
   await policy.ready;
   const keys = await createKeyCache({ pool: env.pool, log }, { ttlMs: 60_000, negativeTtlMs: 1_000, listenUrl });
-  const server: Server = createQueryApi({ pg: env.pool, clickhouse: env.clickhouse, policy, keys, log }, options).listen(0, '127.0.0.1');
+  // The queue's Redis, as main.ts passes it (the ingest ledger's lag, dead-letter replay).
+  const redis = createRedis(env.config.redis.url);
+  redis.on('error', () => undefined);
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  const server: Server = createQueryApi({ pg: env.pool, clickhouse: env.clickhouse, policy, keys, log, redis, queuePrefix: env.config.redis.queuePrefix }, options).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -80,6 +85,7 @@ export async function startApi(env: TestEnv, options: QueryApiOptions = {}): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await keys.close();
       await policy.close();
+      redis.disconnect();
     },
   };
 }

@@ -13,6 +13,7 @@ import {
 } from '@canopy/core';
 import { createTestEnv, type TestEnv } from '@canopy/core/testing';
 import { ROLE_TABLE, type Action, type RoleName } from '@canopy/policies';
+import { openDeadLetter } from './dead-letter-fixtures.js';
 import { errorOf, startApi, SYSTEM, unique, userWithToken, type RunningApi } from './helpers.js';
 
 /**
@@ -61,7 +62,7 @@ interface RouteRow {
   path: string;
   level: 'org' | 'ws';
   action: Action;
-  ok: 200 | 201 | 204;
+  ok: 200 | 201 | 202 | 204;
   body?: (t: Target) => unknown;
   /** creates what the request acts on, so an allowed call succeeds without touching the fixture */
   prepare?: (t: Target) => Promise<Prepared>;
@@ -90,6 +91,9 @@ async function freshWorkspace(t: Target): Promise<Prepared> {
   }
   return { workspace: { id: created.id, name: created.name } };
 }
+
+/** A fresh open dead letter in the target workspace, for the routes that act on one. */
+const deadLetterIn = async (t: Target): Promise<Prepared> => ({ params: { id: (await openDeadLetter(env.pool, { orgId: t.orgId, workspaceId: t.workspaceId })).id } });
 
 const ROUTES: RouteRow[] = [
   { method: 'GET', path: '/orgs/{org}', level: 'org', action: 'org:read', ok: 200 },
@@ -137,6 +141,13 @@ const ROUTES: RouteRow[] = [
     prepare: async (t) => ({ params: { id: (await createOrgUsageKey(env.pool, SYSTEM, { orgId: t.orgId, name: 'spare' })).id } }),
   },
   { method: 'GET', path: '/orgs/{org}/audit', level: 'org', action: 'audit:read', ok: 200 },
+  { method: 'GET', path: '/orgs/{org}/ingest', level: 'org', action: 'ingest_ledger:read', ok: 200 },
+  { method: 'GET', path: '/workspaces/{ws}/ingest', level: 'ws', action: 'ingest_ledger:read', ok: 200 },
+  { method: 'GET', path: '/orgs/{org}/prices', level: 'org', action: 'billing:read', ok: 200 },
+  { method: 'PUT', path: '/orgs/{org}/prices', level: 'org', action: 'price:update', ok: 200, body: () => ({ prices: [] }) },
+  { method: 'GET', path: '/orgs/{org}/prices/versions', level: 'org', action: 'billing:read', ok: 200 },
+  { method: 'GET', path: '/orgs/{org}/prices/versions/{version}', level: 'org', action: 'billing:read', ok: 200, prepare: async () => ({ params: { version: '1' } }) },
+  { method: 'POST', path: '/orgs/{org}/prices/reprice', level: 'org', action: 'price:update', ok: 200, body: () => ({ from: '2026-11-01', to: '2026-11-02' }) },
   { method: 'GET', path: '/orgs/{org}/workspaces/{ws}', level: 'ws', action: 'workspace:read', ok: 200 },
   { method: 'PATCH', path: '/orgs/{org}/workspaces/{ws}', level: 'ws', action: 'workspace:update', ok: 200, body: (t) => ({ name: t.workspaceName }) },
   { method: 'DELETE', path: '/orgs/{org}/workspaces/{ws}', level: 'ws', action: 'workspace:delete', ok: 200, prepare: freshWorkspace },
@@ -172,6 +183,11 @@ const ROUTES: RouteRow[] = [
     ok: 200,
     prepare: async (t) => ({ params: { id: (await createWorkspaceKey(env.pool, SYSTEM, { orgId: t.orgId, workspaceId: t.workspaceId, name: 'spare', scopes: ['read'] })).id } }),
   },
+  // Dead letters: inspecting shows span content, so all four need deadletter:manage.
+  { method: 'GET', path: '/workspaces/{ws}/dead-letters', level: 'ws', action: 'deadletter:manage', ok: 200 },
+  { method: 'GET', path: '/workspaces/{ws}/dead-letters/{id}', level: 'ws', action: 'deadletter:manage', ok: 200, prepare: deadLetterIn },
+  { method: 'POST', path: '/workspaces/{ws}/dead-letters/{id}/replay', level: 'ws', action: 'deadletter:manage', ok: 202, prepare: deadLetterIn },
+  { method: 'DELETE', path: '/workspaces/{ws}/dead-letters/{id}', level: 'ws', action: 'deadletter:manage', ok: 200, prepare: deadLetterIn },
 ];
 
 /** Routes for people only: every user gets the success status, every key 403. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestEnv, type TestEnv } from '@canopy/core/testing';
 import { MANAGEMENT_ROUTES } from '@canopy/query-api';
+import { openDeadLetter } from './dead-letter-fixtures.js';
 import { startApi, unique, userWithToken, type Reply, type RunningApi } from './helpers.js';
 
 type Json = Record<string, unknown>;
@@ -131,6 +132,77 @@ describe('real responses conform to the documented schemas', () => {
     await check('get', '/api/v1/me/tokens', { docPath: '/api/v1/me/tokens' });
     await check('get', `/api/v1/orgs/${org.id}/plan`, { docPath: '/api/v1/orgs/{org}/plan' });
     await check('get', `/api/v1/orgs/${org.id}/audit`, { docPath: '/api/v1/orgs/{org}/audit' });
+  });
+
+  it('for dead letters: list, inspect, replay (202) and discard', async () => {
+    const owner = await userWithToken(env.pool, 'dl-owner');
+    const as = { token: owner.token };
+    const org = (await api.request('POST', '/api/v1/orgs', { ...as, body: { name: unique('dl') } })).json as { id: string };
+    const ws = (await api.request('POST', `/api/v1/orgs/${org.id}/workspaces`, { ...as, body: { slug: 'prod' } })).json as { id: string };
+    await api.policy.reload();
+    const [replayed, discarded] = [await openDeadLetter(env.pool, { orgId: org.id, workspaceId: ws.id }), await openDeadLetter(env.pool, { orgId: org.id, workspaceId: ws.id })];
+    const base = `/api/v1/workspaces/${ws.id}/dead-letters`;
+    const docBase = '/api/v1/workspaces/{ws}/dead-letters';
+    const calls: Array<[string, string, string, number]> = [
+      ['get', `${base}?status=all`, docBase, 200],
+      ['get', `${base}/${replayed.id}`, `${docBase}/{id}`, 200],
+      ['post', `${base}/${replayed.id}/replay`, `${docBase}/{id}/replay`, 202],
+      ['delete', `${base}/${discarded.id}`, `${docBase}/{id}`, 200],
+      ['get', `${base}/${discarded.id}`, `${docBase}/{id}`, 200],
+    ];
+    for (const [method, path, docPath, status] of calls) {
+      const reply = await api.request(method.toUpperCase(), path, as);
+      expect(reply.status, `${method} ${path}: ${reply.text}`).toBe(status);
+      expectConforms(reply, { method, path: docPath });
+    }
+    const list = paths()[docBase]!.get!;
+    expect((list.parameters as Array<{ name: string; in: string }>).filter((p) => p.in === 'query').map((p) => p.name)).toEqual(['status', 'limit', 'cursor']);
+    expect(list['x-canopy-action']).toBe('deadletter:manage');
+  });
+
+  it('for prices, price table versions and re-pricing', async () => {
+    const owner = await userWithToken(env.pool, 'pricer');
+    const org = (await api.request('POST', '/api/v1/orgs', { token: owner.token, body: { name: unique('prices') } })).json as { id: string };
+    const check = async (method: string, path: string, options: { body?: unknown; docPath: string }): Promise<Reply> => {
+      const reply = await api.request(method.toUpperCase(), path, { token: owner.token, ...(options.body === undefined ? {} : { body: options.body }) });
+      expect(reply.status, `${method} ${path}: ${reply.text}`).toBe(200);
+      expectConforms(reply, { method, path: options.docPath });
+      return reply;
+    };
+    await check('get', `/api/v1/orgs/${org.id}/prices`, { docPath: '/api/v1/orgs/{org}/prices' });
+    await check('put', `/api/v1/orgs/${org.id}/prices`, { body: { prices: [{ model: 'm', inputPerMillion: '1', outputPerMillion: '2' }], note: 'doc' }, docPath: '/api/v1/orgs/{org}/prices' });
+    await check('get', `/api/v1/orgs/${org.id}/prices/versions`, { docPath: '/api/v1/orgs/{org}/prices/versions' });
+    await check('get', `/api/v1/orgs/${org.id}/prices/versions/1`, { docPath: '/api/v1/orgs/{org}/prices/versions/{version}' });
+    await check('post', `/api/v1/orgs/${org.id}/prices/reprice`, { body: { from: '2026-11-01', to: '2026-11-02', version: 1 }, docPath: '/api/v1/orgs/{org}/prices/reprice' });
+    const reprice = paths()['/api/v1/orgs/{org}/prices/reprice']!.post!;
+    const body = ((reprice.requestBody as Json).content as Record<string, { schema: Json }>)['application/json']!.schema;
+    expect(body).toMatchObject({ required: expect.arrayContaining(['from', 'to']) });
+    expect(Object.keys(body.properties as Json)).toEqual(['from', 'to', 'version']);
+    const version = paths()['/api/v1/orgs/{org}/prices/versions/{version}']!.get!;
+    expect((version.parameters as Array<{ name: string; in: string }>).filter((p) => p.in === 'path').map((p) => p.name)).toEqual(['org', 'version']);
+  });
+
+  it('for the ingest ledger of a workspace and of the organization', async () => {
+    const owner = await userWithToken(env.pool, 'ledger-owner');
+    const as = { token: owner.token };
+    const org = (await api.request('POST', '/api/v1/orgs', { ...as, body: { name: unique('ledger') } })).json as { id: string };
+    const ws = (await api.request('POST', `/api/v1/orgs/${org.id}/workspaces`, { ...as, body: { slug: 'prod' } })).json as { id: string };
+    await api.policy.reload();
+    const calls: Array<[string, string]> = [
+      [`/api/v1/workspaces/${ws.id}/ingest`, '/api/v1/workspaces/{ws}/ingest'],
+      [`/api/v1/workspaces/${ws.id}/ingest?groupBy=key&from=${Date.now() - 3_600_000}`, '/api/v1/workspaces/{ws}/ingest'],
+      [`/api/v1/orgs/${org.id}/ingest`, '/api/v1/orgs/{org}/ingest'],
+    ];
+    for (const [path, docPath] of calls) {
+      const reply = await api.request('GET', path, as);
+      expect(reply.status, `${path}: ${reply.text}`).toBe(200);
+      expectConforms(reply, { method: 'get', path: docPath });
+    }
+    for (const [, docPath] of calls) {
+      const op = paths()[docPath]!.get!;
+      expect((op.parameters as Array<{ name: string; in: string }>).filter((p) => p.in === 'query').map((p) => p.name)).toEqual(['from', 'to', 'groupBy']);
+      expect(op['x-canopy-action']).toBe('ingest_ledger:read');
+    }
   });
 
   it('would catch a response with a field the document does not list', () => {

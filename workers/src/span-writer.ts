@@ -1,6 +1,6 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
-import { SPANS_QUEUE, cappedBackoffMs, type ClickHouse, type Logger } from '@canopy/core';
-import { processSpanJob, type SpanJobResult } from './processor.js';
+import { SPANS_QUEUE, cappedBackoffMs, settleStoredBatches, type ClickHouse, type Logger, type RedisClient } from '@canopy/core';
+import { processSpanJob, type DeadLetterSink, type SpanJobResult } from './processor.js';
 import { createBatcher } from './writer/batcher.js';
 import type { WriterFault } from './writer/faults.js';
 import { createBatchWriter, type FlushReport, type PendingBatch, type WriteOutcome } from './writer/write.js';
@@ -10,6 +10,10 @@ export interface SpanWriterDeps {
   /** an ioredis connection made with `createRedis(url, { forWorker: true })`; the caller closes it */
   connection: ConnectionOptions;
   logger: Logger;
+  /** keeps batches refused on their last attempt (dead-letters/keep.ts); without it they stay in BullMQ's failed set */
+  deadLetters?: DeadLetterSink;
+  /** where the ingest ledger's pending batches live (the queue's Redis); absent: stored batches are not settled in the ledger */
+  ledgerRedis?: RedisClient;
 }
 
 export interface SpanWriterOptions {
@@ -61,7 +65,12 @@ export function createSpanWriter(deps: SpanWriterDeps, options: SpanWriterOption
   const batcherWithStreak: typeof batcher = {
     submit: async (item: PendingBatch): Promise<WriteOutcome> => {
       const outcome = await batcher.submit(item);
-      if (outcome.status === 'ok') unavailableSince = null;
+      if (outcome.status === 'ok') {
+        unavailableSince = null;
+        // Stored (now or before): no longer pending, and counted as accepted if the collector could not.
+        // A failure here fails the job; its retry finds the batch stored and settles it then.
+        if (deps.ledgerRedis) await settleStoredBatches(deps.ledgerRedis, options.queuePrefix, [item.batch]);
+      }
       return outcome;
     },
     close: () => batcher.close(),
@@ -79,9 +88,10 @@ export function createSpanWriter(deps: SpanWriterDeps, options: SpanWriterOption
           attemptsStarted: job.attemptsStarted,
           attemptsMade: job.attemptsMade,
           stalledCounter: job.stalledCounter,
+          attempts: job.opts.attempts ?? 1,
           delay: (untilMs) => job.moveToDelayed(untilMs, token),
         },
-        { batcher: batcherWithStreak, unavailableDelayMs },
+        { batcher: batcherWithStreak, unavailableDelayMs, ...(deps.deadLetters ? { deadLetters: deps.deadLetters } : {}) },
       ),
     {
     connection: deps.connection,

@@ -8,7 +8,10 @@ export interface AdmitLoad {
 }
 
 /** A quota or rate decision: `limited` is answered 429 with Retry-After, nothing is queued. */
-export type AdmitDecision = { status: 'ok' } | { status: 'limited'; retryAfterMs: number; reason: string };
+export type AdmitDecision =
+  | { status: 'ok' }
+  /** `limit` says which limit refused (the ingest ledger counts them apart); absent reads as the quota */
+  | { status: 'limited'; retryAfterMs: number; reason: string; limit?: 'quota' | 'rate_limit' };
 
 /**
  * The hook for quotas and per-tenant rate limits (usage work, issue 4): called after

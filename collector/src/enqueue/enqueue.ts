@@ -1,11 +1,19 @@
-import { newId, normalizeTraceRequest, type NormalizeResult, type OtlpTraceRequest, type SpanBatch, type SpanLimits, type SpanQueue } from '@canopy/core';
+import { newId, normalizeTraceRequest, type NormalizeResult, type OtlpTraceRequest, type QueuedJob, type SpanBatch, type SpanLimits, type SpanQueue } from '@canopy/core';
 import type { IngestPrincipal } from '../auth/authenticate.js';
+import type { IngestLedger } from './ledger.js';
+
+/** The span queue as the collector uses it; a fake that reports no job is taken to have queued the batch it was given. */
+export interface BatchQueue {
+  add(...args: Parameters<SpanQueue['add']>): Promise<QueuedJob | void>;
+}
 
 /** What the enqueue stage needs: the span queue and a view of its Redis connection. */
 export interface EnqueueDeps {
-  queue: Pick<SpanQueue, 'add'>;
+  queue: BatchQueue;
   /** ioredis `status`; anything but `ready` means an add would wait for a connection */
   redis: { readonly status: string };
+  /** counts accepted batches in the ingest ledger; absent: no ledger */
+  ledger?: Pick<IngestLedger, 'intend' | 'accepted'> | undefined;
 }
 
 export interface EnqueueOptions {
@@ -30,6 +38,7 @@ export function buildBatch(request: OtlpTraceRequest, ctx: BatchContext): { batc
     orgId: principal.orgId,
     workspaceId: principal.workspaceId,
     batchId,
+    keyId: principal.keyId,
     ingestedAtSec: Math.floor(receivedAtMs / 1000),
     limits: ctx.limits,
   });
@@ -53,7 +62,8 @@ export function buildBatch(request: OtlpTraceRequest, ctx: BatchContext): { batc
 const isSchemaError = (err: unknown): boolean => (err as { name?: unknown } | null)?.name === 'ZodError';
 
 /**
- * Adds a batch and resolves only once Redis holds it. A Redis that is not connected
+ * Adds a batch and resolves only once Redis holds it; with a ledger, its intent is
+ * written first and it is counted as accepted after (see ledger.ts). A Redis that is not connected
  * answers at once (BullMQ would otherwise wait for the connection indefinitely), and
  * the add itself is bounded by a timeout, so a request never hangs on the queue.
  */
@@ -65,8 +75,15 @@ export async function enqueueBatch(deps: EnqueueDeps, item: { batch: SpanBatch; 
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
   });
+  const ledger = deps.ledger;
+  const add = async (): Promise<'added'> => {
+    await ledger?.intend(batch);
+    const queued = await deps.queue.add(batch, { attempts: options.attempts, ...(dedupeId ? { dedupeId } : {}) });
+    await ledger?.accepted({ jobId: queued?.jobId ?? batch.batchId, batch });
+    return 'added';
+  };
   try {
-    const outcome = await Promise.race([deps.queue.add(batch, { attempts: options.attempts, ...(dedupeId ? { dedupeId } : {}) }).then(() => 'added' as const), timeout]);
+    const outcome = await Promise.race([add(), timeout]);
     return outcome === 'added' ? { status: 'ok' } : retryable('timeout');
   } catch (err) {
     // A batch that fails the queue contract is a bug here, not a Redis problem.

@@ -63,7 +63,7 @@ export function createPlanAdmit(deps: PlanAdmitDeps, options: PlanAdmitOptions):
       // window is otherwise empty, so a big batch is slowed, never refused forever.
       if (count > limits.ingestRateLimitPerS && count !== load.spans) {
         await deps.redis.decrby(key, load.spans);
-        return { status: 'limited', retryAfterMs: 1000 - (at % 1000) + 1, reason: `ingest rate limit of ${limits.ingestRateLimitPerS} spans/s reached` };
+        return { status: 'limited', limit: 'rate_limit', retryAfterMs: 1000 - (at % 1000) + 1, reason: `ingest rate limit of ${limits.ingestRateLimitPerS} spans/s reached` };
       }
     }
     if (limits.monthlySpanQuota !== null) {
@@ -75,6 +75,7 @@ export function createPlanAdmit(deps: PlanAdmitDeps, options: PlanAdmitOptions):
         const untilNextMonth = month.next.getTime() - at;
         return {
           status: 'limited',
+          limit: 'quota',
           // Exporters retry 429; an hour is the longest wait worth asking for before the month turns.
           retryAfterMs: Math.min(untilNextMonth, 3_600_000),
           reason: `monthly span quota of ${limits.monthlySpanQuota} reached (${used - load.spans} used)`,

@@ -85,6 +85,9 @@ export interface TraceSummary {
   spanCount: number;
   errorCount: number;
   services: string[];
+  /** the summary misses spans of a trace longer than the search reads (totalSpanCount has them all) */
+  truncated?: boolean;
+  totalSpanCount?: number;
 }
 
 export interface TraceSearchResult {
@@ -124,7 +127,7 @@ export interface Span {
   status: { code: StatusCode; message: string };
   attributes: AttributeMap;
   resource: AttributeMap;
-  scope: { name: string; version: string; attributes?: AttributeMap; schemaUrl?: string };
+  scope: { name: string; version: string; attributes?: AttributeMap; schemaUrl?: string; droppedAttributesCount?: number };
   events: SpanEvent[];
   links: SpanLink[];
   depth?: number;
@@ -132,6 +135,15 @@ export interface Span {
   droppedAttributesCount?: number;
   droppedEventsCount?: number;
   droppedLinksCount?: number;
+  resourceDroppedAttributesCount?: number;
+  /** text the ingest value limit cut: where, and its size as sent */
+  truncatedFields?: TruncatedField[];
+}
+
+export interface TruncatedField {
+  /** `name`, `status.message`, `attributes.<key>`, `resource.<key>`, `events.<i>.name`, …; `#key` at the end when the key was cut */
+  field: string;
+  originalBytes: number;
 }
 
 export interface TraceDetail {
@@ -139,6 +151,8 @@ export interface TraceDetail {
   spans: Span[];
   truncated?: boolean;
   spanCount?: number;
+  /** every span the trace has (above spanCount when truncated) */
+  totalSpanCount?: number;
   services?: string[];
 }
 
@@ -165,6 +179,9 @@ export interface TimeseriesResult {
   groupBy: 'none' | 'service' | 'name' | 'model';
   metrics: string[];
   series: Array<{ group: string; points: TimeseriesPoint[] }>;
+  /** groups with data; series holds the largest `limit` of them (truncated when some are left out) */
+  totalGroups?: number;
+  truncated?: boolean;
 }
 
 export interface TokenMeasures {
@@ -222,4 +239,110 @@ export interface PriceEntry {
 export interface PriceList {
   currency: 'USD';
   prices: PriceEntry[];
+}
+
+/** Spans the collector refused, by reason (the ingest ledger). */
+export interface IngestRejected {
+  invalid: number;
+  quota: number;
+  rateLimit: number;
+  tooLargeRequests: number;
+}
+
+/**
+ * The ledger's measures (core/src/ingest/ledger-schema.ts): spans accepted, refused, stored,
+ * in open dead letters, in discarded ones, and still queued (accepted minus the rest).
+ */
+export interface IngestCounts {
+  accepted: number;
+  rejected: IngestRejected;
+  stored: number;
+  deadLettered: number;
+  discarded: number;
+  queued: number;
+}
+
+/**
+ * One minute of one workspace (and one key, with `groupBy=key`; else `keyId` is null, and
+ * `""` for spans stored before keys were recorded); minutes without activity are left out.
+ */
+export interface IngestMinute extends IngestCounts {
+  minute: string;
+  keyId?: string | null;
+  workspaceId?: string;
+  workspaceSlug?: string;
+}
+
+export interface IngestLag {
+  pendingBatches: number;
+  oldestPendingReceivedAt: string | null;
+  lagMs: number;
+}
+
+export interface FlaggedMinute {
+  workspaceId: string;
+  minute: string;
+  accepted: number;
+  stored: number;
+  deadLettered: number;
+  discarded: number;
+  /** accepted − (stored + deadLettered + discarded) */
+  difference: number;
+  firstFlaggedAt: string | null;
+  checkedAt: string;
+}
+
+export interface IngestReconciliation {
+  checkedThrough: string | null;
+  flagged: FlaggedMinute[];
+  /** flagged minutes in the range; above flagged.length when the list was cut */
+  flaggedTotal?: number;
+}
+
+export interface IngestReport {
+  workspaceId: string;
+  from: string;
+  to: string;
+  series: IngestMinute[];
+  totals: IngestCounts;
+  lag: IngestLag;
+  reconciliation: IngestReconciliation;
+}
+
+export interface OrgIngestReport {
+  orgId?: string;
+  from: string;
+  to: string;
+  series: IngestMinute[];
+  totals: IngestCounts;
+  workspaces: Array<{ workspaceId: string; workspaceSlug: string; lag: IngestLag }>;
+  reconciliation?: IngestReconciliation;
+}
+
+export type DeadLetterStatus = 'open' | 'replayed' | 'discarded';
+
+export interface DeadLetter {
+  id: string;
+  batchId: string;
+  workspaceId: string;
+  keyId: string | null;
+  receivedAt: string;
+  deadLetteredAt: string;
+  updatedAt: string;
+  spans: number;
+  bytes: number;
+  attempts: number;
+  replayCount: number;
+  status: DeadLetterStatus;
+  error: { code: string; message: string };
+}
+
+export interface DeadLetterPage {
+  deadLetters: DeadLetter[];
+  nextCursor: string | null;
+}
+
+export interface DeadLetterDetail extends DeadLetter {
+  firstRows: unknown[];
+  rowCount: number;
 }

@@ -10,14 +10,16 @@ export type Route =
   | { page: 'traces'; orgId: string; workspaceId: string }
   | { page: 'trace'; orgId: string; workspaceId: string; traceId: string }
   | { page: 'analytics'; orgId: string; workspaceId: string }
+  | { page: 'ingest'; orgId: string; workspaceId: string }
   | { page: 'keys'; orgId: string; workspaceId: string }
   | { page: 'usage'; orgId: string }
+  | { page: 'org-ingest'; orgId: string }
   | { page: 'workspaces'; orgId: string }
   | { page: 'members'; orgId: string }
   | { page: 'audit'; orgId: string }
   | { page: 'not-found'; path: string };
 
-export type WorkspacePage = 'traces' | 'analytics' | 'keys';
+export type WorkspacePage = 'traces' | 'analytics' | 'ingest' | 'keys';
 export type OrgPage = 'usage' | 'workspaces' | 'members' | 'audit';
 
 export interface Location {
@@ -51,6 +53,7 @@ function matchParts(parts: string[], path: string): Route {
   if (a !== 'orgs' || org === undefined) return { page: 'not-found', path };
   if (b === undefined) return { page: 'org', orgId: org };
   if (parts.length === 3 && (b === 'usage')) return { page: 'usage', orgId: org };
+  if (parts.length === 3 && b === 'ingest') return { page: 'org-ingest', orgId: org };
   if (b === 'settings' && parts.length === 4) {
     if (ws === 'workspaces' || ws === 'members' || ws === 'audit') return { page: ws, orgId: org };
   }
@@ -58,6 +61,7 @@ function matchParts(parts: string[], path: string): Route {
     if (c === 'traces' && d === undefined) return { page: 'traces', orgId: org, workspaceId: ws };
     if (c === 'traces' && d !== undefined) return { page: 'trace', orgId: org, workspaceId: ws, traceId: d };
     if (c === 'analytics' && d === undefined) return { page: 'analytics', orgId: org, workspaceId: ws };
+    if (c === 'ingest' && d === undefined) return { page: 'ingest', orgId: org, workspaceId: ws };
     if (c === 'keys' && d === undefined) return { page: 'keys', orgId: org, workspaceId: ws };
     if (c === undefined) return { page: 'traces', orgId: org, workspaceId: ws };
   }
@@ -80,12 +84,15 @@ function routePath(route: Route): string {
       return `/orgs/${enc(route.orgId)}`;
     case 'traces':
     case 'analytics':
+    case 'ingest':
     case 'keys':
       return `/orgs/${enc(route.orgId)}/workspaces/${enc(route.workspaceId)}/${route.page}`;
     case 'trace':
       return `/orgs/${enc(route.orgId)}/workspaces/${enc(route.workspaceId)}/traces/${enc(route.traceId)}`;
     case 'usage':
       return `/orgs/${enc(route.orgId)}/usage`;
+    case 'org-ingest':
+      return `/orgs/${enc(route.orgId)}/ingest`;
     case 'workspaces':
     case 'members':
     case 'audit':

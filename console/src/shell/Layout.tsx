@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { canReadOrgIngest, ingestAbilities } from '../ingest/abilities';
 import { visibleSections, type Section } from '../permissions/access';
 import { formatHash, type Route } from '../routing/routes';
 import { navigate } from '../routing/use-location';
@@ -25,9 +26,31 @@ function sectionRoute(section: Section, orgId: string, workspaceId: string | und
   }
 }
 
-function activeSection(route: Route): Section | undefined {
+function activeSection(route: Route): Section | 'ingest' | 'org-ingest' | undefined {
   if (route.page === 'trace') return 'traces';
-  return ['traces', 'analytics', 'keys', 'usage', 'workspaces', 'members', 'audit'].includes(route.page) ? (route.page as Section) : undefined;
+  return ['traces', 'analytics', 'ingest', 'keys', 'usage', 'org-ingest', 'workspaces', 'members', 'audit'].includes(route.page) ? (route.page as Section | 'ingest' | 'org-ingest') : undefined;
+}
+
+interface NavItem {
+  id: string;
+  label: string;
+  route: Route;
+}
+
+/** The navigation sections plus the ingest pages (offered by their own grant), in reading order. */
+function navItems(sections: { workspace: Section[]; org: Section[] }, extra: { orgId: string; workspaceId: string | undefined; ingest: boolean; orgIngest: boolean }): { workspace: NavItem[]; org: NavItem[] } {
+  const item = (s: Section, workspaceId: string | undefined): NavItem[] => {
+    const r = sectionRoute(s, extra.orgId, workspaceId);
+    return r ? [{ id: s, label: LABELS[s], route: r }] : [];
+  };
+  const workspace = sections.workspace.flatMap((s) => item(s, extra.workspaceId));
+  if (extra.ingest && extra.workspaceId !== undefined) {
+    const at = workspace.findIndex((i) => i.id === 'keys');
+    workspace.splice(at < 0 ? workspace.length : at, 0, { id: 'ingest', label: 'Ingest', route: { page: 'ingest', orgId: extra.orgId, workspaceId: extra.workspaceId } });
+  }
+  const org = sections.org.flatMap((s) => item(s, undefined));
+  if (extra.orgIngest) org.splice(org.findIndex((i) => i.id === 'usage') + 1, 0, { id: 'org-ingest', label: 'Ingest overview', route: { page: 'org-ingest', orgId: extra.orgId } });
+  return { workspace, org };
 }
 
 /** Header (organization and workspace switchers, who is signed in) and the navigation of what the role may use. */
@@ -37,10 +60,17 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
   // The workspace the workspace pages refer to: the URL's, else the first one the person may read.
   const current = workspace ?? workspaces.find((w) => visibleSections(access, w.id).workspace.length > 0);
   const sections = visibleSections(access, current?.id);
+  const nav = navItems(sections, {
+    orgId: org.id,
+    workspaceId: current?.id,
+    ingest: current !== undefined && ingestAbilities(access, current.id).readLedger,
+    orgIngest: canReadOrgIngest(access),
+  });
   const active = activeSection(route);
   const switchable = workspaces.filter((w) => visibleSections(access, w.id).workspace.length > 0);
 
   const switchWorkspace = (id: string): void => {
+    if (route.page === 'ingest' && ingestAbilities(access, id).readLedger) return navigate({ page: 'ingest', orgId: org.id, workspaceId: id });
     const page = route.page === 'analytics' || route.page === 'keys' ? route.page : 'traces';
     const target = visibleSections(access, id).workspace.includes(page) ? page : 'traces';
     navigate({ page: target, orgId: org.id, workspaceId: id });
@@ -92,26 +122,20 @@ export function Layout({ route, children }: { route: Route; children: ReactNode 
           {sections.workspace.length > 0 && current ? (
             <div className="nav-group">
               <div className="nav-title">Workspace · {current.slug}</div>
-              {sections.workspace.map((s) => {
-                const r = sectionRoute(s, org.id, current.id);
-                return r ? (
-                  <a key={s} href={formatHash(r)} className={active === s ? 'nav-link active' : 'nav-link'} aria-current={active === s ? 'page' : undefined}>
-                    {LABELS[s]}
-                  </a>
-                ) : null;
-              })}
+              {nav.workspace.map((i) => (
+                <a key={i.id} href={formatHash(i.route)} className={active === i.id ? 'nav-link active' : 'nav-link'} aria-current={active === i.id ? 'page' : undefined}>
+                  {i.label}
+                </a>
+              ))}
             </div>
           ) : null}
           <div className="nav-group">
             <div className="nav-title">Organization · {org.name}</div>
-            {sections.org.map((s) => {
-              const r = sectionRoute(s, org.id, undefined)!;
-              return (
-                <a key={s} href={formatHash(r)} className={active === s ? 'nav-link active' : 'nav-link'} aria-current={active === s ? 'page' : undefined}>
-                  {LABELS[s]}
-                </a>
-              );
-            })}
+            {nav.org.map((i) => (
+              <a key={i.id} href={formatHash(i.route)} className={active === i.id ? 'nav-link active' : 'nav-link'} aria-current={active === i.id ? 'page' : undefined}>
+                {i.label}
+              </a>
+            ))}
           </div>
         </nav>
         <main className="content">{children}</main>

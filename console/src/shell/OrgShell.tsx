@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { Member, Workspace, WorkspaceRole } from '../api/types';
 import { buildAccess, can, landingPage, orgRoleCoversWorkspaces, SECTION_ACTION, workspaceRoleFromProbes, workspaceRolesFromMembers, type Section } from '../permissions/access';
+import type { Action } from '../permissions/role-table';
 import type { Location, Route } from '../routing/routes';
 import { Redirect } from '../routing/use-location';
 import { Empty, ErrorState, Forbidden, Loading } from '../ui/states';
@@ -29,6 +30,12 @@ const SECTION_WHAT: Readonly<Record<Section, string>> = {
   workspaces: 'the workspace list',
   members: 'managing members',
   audit: 'reading the audit log',
+};
+
+/** Pages opened by an action outside the navigation sections (the ingest ledger). */
+const PAGE_ACTION: Partial<Record<Route['page'], { action: Action; what: string }>> = {
+  ingest: { action: 'ingest_ledger:read', what: 'reading the ingest ledger of this workspace' },
+  'org-ingest': { action: 'ingest_ledger:read', what: 'reading the organization’s ingest ledger' },
 };
 
 const statusOf = (p: Promise<unknown>): Promise<number> => p.then(() => 200, (e: unknown) => (e instanceof ApiError ? e.status : 0));
@@ -110,9 +117,11 @@ export function OrgShell({ orgId, location }: { orgId: string; location: Locatio
     );
   } else {
     const section = PAGE_SECTION[route.page];
-    const allowed = section === undefined || can(state.access, SECTION_ACTION[section], workspaceId);
+    const other = PAGE_ACTION[route.page];
+    const need = section !== undefined ? { action: SECTION_ACTION[section], what: SECTION_WHAT[section] } : other;
+    const allowed = need === undefined || can(state.access, need.action, workspaceId);
     if (!allowed && probing === workspaceId) content = <Loading label="Checking your role…" />;
-    else if (!allowed && section) content = <Forbidden what={SECTION_WHAT[section]} />;
+    else if (!allowed && need) content = <Forbidden what={need.what} />;
     else content = <PageFor location={location} />;
   }
   return (

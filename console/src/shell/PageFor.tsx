@@ -11,6 +11,8 @@ import { Empty, Loading } from '../ui/states';
 // The chart pages carry the chart library: loaded when first opened, so the trace explorer starts small.
 const AnalyticsPage = lazy(() => import('../analytics/AnalyticsPage').then((m) => ({ default: m.AnalyticsPage })));
 const UsagePage = lazy(() => import('../usage/UsagePage').then((m) => ({ default: m.UsagePage })));
+const IngestPage = lazy(() => import('../ingest/IngestPage').then((m) => ({ default: m.IngestPage })));
+const OrgIngestPage = lazy(() => import('../ingest/OrgIngestPage').then((m) => ({ default: m.OrgIngestPage })));
 
 /** The page for a route inside an organization (access already checked by OrgShell). */
 export function PageFor({ location }: { location: Location }) {
@@ -24,6 +26,18 @@ export function PageFor({ location }: { location: Location }) {
       return (
         <Suspense fallback={<Loading label="Loading charts…" />}>
           <AnalyticsPage workspaceId={route.workspaceId} query={query} />
+        </Suspense>
+      );
+    case 'ingest':
+      return (
+        <Suspense fallback={<Loading label="Loading charts…" />}>
+          <IngestPage workspaceId={route.workspaceId} query={query} />
+        </Suspense>
+      );
+    case 'org-ingest':
+      return (
+        <Suspense fallback={<Loading label="Loading…" />}>
+          <OrgIngestPage query={query} />
         </Suspense>
       );
     case 'keys':

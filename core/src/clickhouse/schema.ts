@@ -1,5 +1,5 @@
 import { sql, type Sql } from './sql.js';
-import { createTable, createView, dropTable, tableName as t, type SchemaContext } from './ddl.js';
+import { addColumn, createTable, createView, dropTable, tableName as t, type SchemaContext } from './ddl.js';
 import { GENAI_KEYS, TOKEN_KEYS, textExpression, tokenExpression } from '../queries/genai/conventions.js';
 
 export type { SchemaContext } from './ddl.js';
@@ -293,6 +293,53 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
         SELECT org_id, workspace_id, trace_id, day, min_timestamp, max_timestamp FROM ${t(ctx, 'trace_lookup')}`,
       ...dropTable(ctx, { name: 'trace_lookup_mv', view: true }),
       ...dropTable(ctx, { name: 'trace_lookup' }),
+    ],
+  },
+  {
+    version: 5,
+    name: 'API key on every span; spans stored per workspace, key and minute (ingest ledger)',
+    statements: (ctx) => [
+      // Rows queued before this column existed read ''.
+      ...addColumn(ctx, { table: 'spans', column: sql`key_id String DEFAULT ''` }),
+      // The ledger's "stored", counted by ClickHouse itself from the very INSERT that writes
+      // the spans (like usage_daily), so it is independent of the collector's "accepted"
+      // count: a batch lost between the two shows as a difference. \`minute\` is the minute
+      // the collector accepted the batch (ingested_at), the same minute its accepted count
+      // is filed under. Kept past span retention, like usage.
+      ...createTable(ctx, {
+        name: 'ingest_ledger_stored',
+        columns: sql`
+        org_id String,
+        workspace_id String,
+        key_id String,
+        minute DateTime,
+        spans UInt64,
+        bytes UInt64`,
+        engine: { family: 'SummingMergeTree', sum: sql`(spans, bytes)` },
+        partitionBy: sql`toYYYYMM(minute)`,
+        orderBy: sql`(org_id, workspace_id, minute, key_id)`,
+        shardingKey: BY_TENANT,
+      }),
+      createView(ctx, {
+        name: 'ingest_ledger_stored_mv',
+        to: 'ingest_ledger_stored',
+        from: 'spans',
+        select: (spans) => sql`SELECT org_id, workspace_id, key_id, toStartOfMinute(ingested_at) AS minute,
+               count() AS spans, sum(toUInt64(size_bytes)) AS bytes
+        FROM ${spans}
+        GROUP BY org_id, workspace_id, key_id, minute`,
+      }),
+    ],
+  },
+  {
+    version: 6,
+    name: 'spans say which fields the value limit cut, and their true sizes',
+    statements: (ctx) => [
+      // Parallel arrays (18.16 has no Map): the field paths the value limit cut (`name`,
+      // `attributes.<key>`, `resource.<key>`, `events.<i>.name`, ...; see otlp/limits.ts) and
+      // each one's UTF-8 size before the cut. Rows without a cut omit them and read [].
+      ...addColumn(ctx, { table: 'spans', column: sql`truncated_fields Array(String)` }),
+      ...addColumn(ctx, { table: 'spans', column: sql`truncated_original_bytes Array(UInt32)` }),
     ],
   },
 ];

@@ -63,11 +63,16 @@ export const configSchema = z.object({
   CANOPY_BATCH_MAX_ROWS: int(1).default(50_000).describe('flush a ClickHouse insert at this many rows'),
   CANOPY_BATCH_MAX_BYTES: int(1024).default(64 * 1024 * 1024).describe('flush a ClickHouse insert at this many bytes'),
   CANOPY_BATCH_MAX_WAIT_MS: int(1).default(1_000).describe('flush a ClickHouse insert after this long (ClickHouse prefers few large inserts; this bounds freshness)'),
-  CANOPY_JOB_ATTEMPTS: int(1).default(40).describe('insert attempts per job before it is kept as failed'),
+  CANOPY_JOB_ATTEMPTS: int(1).default(40).describe('insert attempts per job before a batch ClickHouse refuses becomes a dead letter'),
   CANOPY_WORKER_LOCK_DURATION_MS: int(1_000).default(60_000).describe('how long a job stays locked to a worker without renewal'),
   CANOPY_WORKER_STALLED_INTERVAL_MS: int(100).default(30_000).describe('how often jobs of dead workers are moved back to wait'),
   CANOPY_WORKER_MAX_STALLED_COUNT: int(0).default(5).describe('stalls after which a job is failed'),
   CANOPY_RETENTION_INTERVAL_MS: int(0).default(3_600_000).describe('how often the retention job may run (once per interval across all workers); 0 turns it off'),
+  CANOPY_WORKER_METRICS_PORT: int(0).default(9465).describe('port of the workers\' Prometheus /metrics (ingest ledger flushes and reconciliation); 0 turns it off'),
+  CANOPY_LEDGER_FLUSH_INTERVAL_MS: int(0).default(2_000).describe('how often each worker moves the ingest ledger counters from Redis to Postgres; 0 turns the flush off'),
+  CANOPY_LEDGER_RECONCILE_INTERVAL_MS: int(0).default(30_000).describe('how often the ingest ledger is reconciled (once per interval across all workers); 0 turns it off'),
+  CANOPY_LEDGER_SETTLE_MS: int(0).default(60_000).describe('how long after a minute ends its accepted spans are compared with what was stored (also only once no batch of it is pending)'),
+  CANOPY_LEDGER_RECHECK_MS: int(0).default(3_600_000).describe('how long a minute whose counts differ is checked again, so a late store or replay clears the flag'),
   CANOPY_WORKER_FAULT: z.enum(['none', 'kill-after-insert', 'kill-before-insert']).default('none').describe('test-only fault injection in the worker'),
   CANOPY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
   CANOPY_LOG_PRETTY: bool.default(false).describe('human-readable logs instead of JSON lines'),
@@ -108,6 +113,16 @@ export interface CanopyConfig {
     fault: 'none' | 'kill-after-insert' | 'kill-before-insert';
     /** 0 = retention off */
     retentionIntervalMs: number;
+    /** Prometheus /metrics port; 0 = off */
+    metricsPort: number;
+  };
+  ledger: {
+    /** 0 = no flush */
+    flushIntervalMs: number;
+    /** 0 = no reconciliation */
+    reconcileIntervalMs: number;
+    settleMs: number;
+    recheckMs: number;
   };
   log: { level: RawConfig['CANOPY_LOG_LEVEL']; pretty: boolean };
 }
@@ -178,6 +193,13 @@ export function loadConfig(env: Record<string, string | undefined>): CanopyConfi
       maxStalledCount: c.CANOPY_WORKER_MAX_STALLED_COUNT,
       fault: c.CANOPY_WORKER_FAULT,
       retentionIntervalMs: c.CANOPY_RETENTION_INTERVAL_MS,
+      metricsPort: c.CANOPY_WORKER_METRICS_PORT,
+    },
+    ledger: {
+      flushIntervalMs: c.CANOPY_LEDGER_FLUSH_INTERVAL_MS,
+      reconcileIntervalMs: c.CANOPY_LEDGER_RECONCILE_INTERVAL_MS,
+      settleMs: c.CANOPY_LEDGER_SETTLE_MS,
+      recheckMs: c.CANOPY_LEDGER_RECHECK_MS,
     },
     log: { level: c.CANOPY_LOG_LEVEL, pretty: c.CANOPY_LOG_PRETTY },
   };

@@ -50,18 +50,52 @@ export { tokenMeasuresSchema, type TokenMeasures } from './genai/totals.js';
 export { parsePrice, formatPrice, formatUsd, costPico, type ModelPrice } from './genai/money.js';
 export { DEFAULT_PRICES, type PriceEntry } from './genai/default-prices.js';
 export {
-  getPriceList,
-  setOrgPrices,
   listOrgPrices,
+  effectivePrices,
   createPriceBook,
-  loadPriceBook,
+  priceBookOf,
   putPricesSchema,
   priceListSchema,
   priceEntrySchema,
+  sourcedPriceEntrySchema,
   type PriceBook,
   type PriceList,
   type PutPricesInput,
+  type SourcedPriceEntry,
 } from './genai/prices.js';
+export {
+  getPriceList,
+  setOrgPrices,
+  loadPriceBook,
+  currentPriceVersion,
+  getPriceVersion,
+  getPriceVersionView,
+  listPriceVersions,
+  versionedBook,
+  priceVersionSchema,
+  priceVersionListSchema,
+  priceVersionShape,
+  SYSTEM_PRICES_ACTOR,
+  type PriceVersion,
+  type PriceVersionView,
+  type PriceVersionList,
+  type VersionedPriceBook,
+} from './genai/price-versions.js';
+export { genaiCellsQuery, readGenAiCells, byCell, cellKey, sameCounts, countsOf, type DayRange, type GenAiCell, type TokenCounts } from './genai/cells.js';
+export {
+  priceCell,
+  lockCosts,
+  readStoredCostRows,
+  readPricedDays,
+  loadStoredCosts,
+  loadVersionBooks,
+  writeDayCosts,
+  type PricedCell,
+  type DayCosts,
+  type StoredCost,
+  type StoredCosts,
+} from './genai/costs.js';
+export { repriceCosts, repriceSchema, repriceResultSchema, daySchema, daysOf, type RepriceInput, type RepriceResult } from './genai/reprice.js';
 
 export { usageQuerySchema, usageParamsSchema, usageInputSchema, usageReportSchema, usageRowSchema, USAGE_GROUPS, USAGE_DESCRIPTION, type UsageInput, type UsageReport, type UsageRow } from './usage/schema.js';
 export { usageReport, loadUsageContext, type UsageContext } from './usage/report.js';

@@ -4,6 +4,7 @@ import {
   genaiSummary,
   genaiSummarySchema,
   loadPriceBook,
+  priceVersionShape,
   timeseries,
   TIMESERIES_DESCRIPTION,
   timeseriesInputSchema,
@@ -23,13 +24,14 @@ export const analyticsRoutes = [
     description: TIMESERIES_DESCRIPTION,
     tags: ['analytics'],
     query: timeseriesParamsSchema,
-    response: timeseriesResultSchema,
+    response: timeseriesResultSchema.extend(priceVersionShape),
     action: 'analytics:read',
     scope: inWorkspace,
     handler: async (ctx, { query }) => {
       const input = parseRequestPart(timeseriesInputSchema, query, 'query');
       const prices = await loadPriceBook(ctx.deps.pg, ctx.scope.orgId);
-      return timeseries({ clickhouse: ctx.deps.clickhouse, prices }, { orgId: ctx.scope.orgId, workspaceIds: [ctx.scope.workspaceId] }, input);
+      const result = await timeseries({ clickhouse: ctx.deps.clickhouse, prices }, { orgId: ctx.scope.orgId, workspaceIds: [ctx.scope.workspaceId] }, input);
+      return { ...result, priceVersion: prices.version };
     },
   }),
   defineRoute({
@@ -37,16 +39,17 @@ export const analyticsRoutes = [
     path: '/workspaces/:ws/analytics/genai',
     summary: 'GenAI token usage and cost by model, provider or service',
     description:
-      'Token usage of the GenAI calls (spans carrying token usage, current OTel GenAI names and the older/vendor names) in [from, to), at most 31 days; a wrapper span whose child call also carries tokens is not counted again. Cost with the organization price list.',
+      'Token usage of the GenAI calls (spans carrying token usage, current OTel GenAI names and the older/vendor names) in [from, to), at most 31 days; a wrapper span whose child call also carries tokens is not counted again. Cost computed live with the current version of the organization price table (priceVersion); the finance view (/orgs/:org/usage) has the stored costs.',
     tags: ['analytics'],
     query: genaiParamsSchema,
-    response: genaiSummarySchema,
+    response: genaiSummarySchema.extend(priceVersionShape),
     action: 'analytics:read',
     scope: inWorkspace,
     handler: async (ctx, { query }) => {
       const input = parseRequestPart(genaiInputSchema, query, 'query');
       const prices = await loadPriceBook(ctx.deps.pg, ctx.scope.orgId);
-      return genaiSummary({ clickhouse: ctx.deps.clickhouse, prices }, { orgId: ctx.scope.orgId, workspaceIds: [ctx.scope.workspaceId] }, input);
+      const summary = await genaiSummary({ clickhouse: ctx.deps.clickhouse, prices }, { orgId: ctx.scope.orgId, workspaceIds: [ctx.scope.workspaceId] }, input);
+      return { ...summary, priceVersion: prices.version };
     },
   }),
 ];

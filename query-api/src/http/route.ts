@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Actor, ClickHouse, KeyCache, Logger, PgPool } from '@canopy/core';
+import type { Actor, ClickHouse, KeyCache, Logger, PgPool, RedisClient } from '@canopy/core';
 import type { Action, PolicyEngine, Scope } from '@canopy/policies';
 import type { Principal, UserPrincipal } from '../auth/principal.js';
 
@@ -18,6 +18,16 @@ export interface RouteDeps {
   policy: Pick<PolicyEngine, 'authorize' | 'reload'>;
   keys: Pick<KeyCache, 'resolve'>;
   log: Logger;
+  /**
+   * The span queue's Redis (one `createRedis(url)` connection). Optional: only routes that
+   * put work on the queue (dead-letter replay) need it, and they answer 503 without it;
+   * /readyz does not depend on it.
+   */
+  redis?: RedisClient;
+  /** CANOPY_QUEUE_PREFIX, the span queue's key prefix; default 'canopy' */
+  queuePrefix?: string;
+  /** CANOPY_JOB_ATTEMPTS: the attempts a replayed batch gets, like a fresh one; default 40 */
+  jobAttempts?: number;
 }
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -87,7 +97,7 @@ export interface RouteSpec<
   body?: B;
   /** the JSON response; omit only with status 204 */
   response?: R;
-  status?: 200 | 201 | 204;
+  status?: 200 | 201 | 202 | 204;
   /** content types the route may answer with instead of JSON (a FileBody result), e.g. text/csv */
   alsoProduces?: readonly string[];
   /** what the principal must be allowed in the scope; null: any authenticated principal */
@@ -113,7 +123,7 @@ export interface Route {
   query?: z.ZodType;
   body?: z.ZodType;
   response?: z.ZodType;
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
   alsoProduces: readonly string[];
   action: Action | null;
   principal: 'any' | 'user';

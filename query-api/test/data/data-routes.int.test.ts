@@ -144,10 +144,11 @@ describe('analytics routes', () => {
     expect(series.json).toMatchObject({ bucket: '1m', groupBy: 'service', series: [{ group: 'api' }] });
     const first = (series.json as { series: Array<{ points: Json[] }> }).series[0]!.points[0];
     expect(first).toMatchObject({ count: 2, errorRate: 0.5, inputTokens: 1000, costUsd: '0.0035' });
+    expect(series.json).toMatchObject({ priceVersion: 1 });
     expectDocumented(series, 'get', '/api/v1/workspaces/{ws}/analytics/timeseries');
     const genai = await api.request('GET', `${prod()}/analytics/genai?${range}`, { token: acme.workspaces[0]!.readKey });
     expect(genai.status).toBe(200);
-    expect(genai.json).toMatchObject({ rows: [{ model: 'gpt-4o', calls: 1, inputTokens: 1000, outputTokens: 100, costUsd: '0.0035' }] });
+    expect(genai.json).toMatchObject({ rows: [{ model: 'gpt-4o', calls: 1, inputTokens: 1000, outputTokens: 100, costUsd: '0.0035' }], priceVersion: 1 });
     expectDocumented(genai, 'get', '/api/v1/workspaces/{ws}/analytics/genai');
   });
 });
@@ -170,7 +171,9 @@ describe('usage and prices', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="?canopy-usage-[^"]*\.csv"?$/);
-    expect(csv.text.split('\r\n')[0]).toBe('workspace_id,workspace_slug,day,model,spans,bytes,calls,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,reasoning_tokens,cost_usd');
+    expect(csv.text.split('\r\n')[0]).toBe(
+      'workspace_id,workspace_slug,day,model,spans,bytes,calls,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,reasoning_tokens,cost_usd,price_versions,provisional',
+    );
     for (const path of [`${prod()}/traces?${range}`, `${prod()}/traces/${traceIds.a}`, `${prod()}/analytics/timeseries?${range}`, `${prod()}/analytics/genai?${range}`]) {
       expect((await api.request('GET', path, { token: acme.billingToken })).status, path).toBe(403);
     }
@@ -207,6 +210,52 @@ describe('usage and prices', () => {
     expect(bad.status).toBe(400);
     expect(errorOf(bad).field).toBe('prices.0.inputPerMillion');
   });
+
+  it('list and read price table versions; billing reads them but may not re-price', async () => {
+    const versions = await api.request('GET', `/api/v1/orgs/${acme.org.id}/prices/versions`, { token: acme.billingToken });
+    expect(versions.status).toBe(200);
+    expect(versions.json).toMatchObject({ current: 2, versions: [{ version: 2 }, { version: 1, createdBy: 'system:prices' }] });
+    expectDocumented(versions, 'get', '/api/v1/orgs/{org}/prices/versions');
+    const v1 = await api.request('GET', `/api/v1/orgs/${acme.org.id}/prices/versions/1`, { token: acme.billingToken });
+    expect(v1.status).toBe(200);
+    expect(v1.json).toMatchObject({ version: 1, current: false });
+    expect((v1.json as { prices: Json[] }).prices.find((p) => p.model === 'gpt-4o')).toMatchObject({ inputPerMillion: '2.50', source: 'default' });
+    expectDocumented(v1, 'get', '/api/v1/orgs/{org}/prices/versions/{version}');
+    const missing = await api.request('GET', `/api/v1/orgs/${acme.org.id}/prices/versions/9`, { token: acme.billingToken });
+    expect([missing.status, errorOf(missing).field]).toEqual([404, 'version']);
+    const bad = await api.request('GET', `/api/v1/orgs/${acme.org.id}/prices/versions/first`, { token: acme.billingToken });
+    expect([bad.status, errorOf(bad).field]).toEqual([400, 'version']);
+    expect((await api.request('GET', `/api/v1/orgs/${acme.org.id}/prices`, { token: acme.billingToken })).json).toMatchObject({ version: 2 });
+    const refused = await api.request('POST', `/api/v1/orgs/${acme.org.id}/prices/reprice`, { token: acme.billingToken, body: { from: '2026-11-02', to: '2026-11-02' } });
+    expect(refused.status).toBe(403);
+    expect((await api.request('GET', `/api/v1/orgs/${other.org.id}/prices/versions`, { token: acme.billingToken })).status).toBe(404);
+  });
+
+  it('lets the owner re-price closed days with a version: stored, audited, and what the finance view reads', async () => {
+    const reprice = (body: Json) => api.request('POST', `/api/v1/orgs/${acme.org.id}/prices/reprice`, { token: acme.ownerToken, body });
+    const res = await reprice({ from: '2026-11-01', to: '2026-11-30', version: 1 });
+    expect(res.status).toBe(200);
+    // 1000 × $2.50 + 100 × $10 per million with version 1, though version 2 is current
+    expect(res.json).toEqual({ from: '2026-11-01', to: '2026-11-30', version: 1, days: 30, before: { costUsd: '0.00', priceVersions: [] }, after: { costUsd: '0.0035' } });
+    expectDocumented(res, 'post', '/api/v1/orgs/{org}/prices/reprice');
+    const report = (await api.request('GET', usage(), { token: acme.billingToken })).json as { totals: Json; rows: Json[]; currentPriceVersion: number };
+    expect(report.totals).toMatchObject({ costUsd: '0.0035', priceVersions: [1], provisional: false });
+    expect(report.currentPriceVersion).toBe(2);
+    const audit = await env.pool.query('SELECT 1 FROM audit_log WHERE org_id = $1 AND action = $2', [acme.org.id, 'prices.reprice']);
+    expect(audit.rowCount).toBe(1);
+    const cases: Array<[Json, number, string]> = [
+      [{ from: '2026-11-01', to: '2026-11-30', version: 12 }, 404, 'version'],
+      [{ from: '2026-13-01', to: '2026-11-30' }, 400, 'from'],
+      [{ from: '2026-11-30', to: '2026-11-01' }, 400, 'to'],
+      [{ from: '2025-01-01', to: '2026-01-02' }, 400, 'to'],
+      [{ from: '2026-11-01', to: new Date().toISOString().slice(0, 10) }, 400, 'to'],
+      [{ from: '2026-11-01' }, 400, 'to'],
+    ];
+    for (const [body, status, field] of cases) {
+      const r = await reprice(body);
+      expect([r.status, errorOf(r).field], JSON.stringify(body)).toEqual([status, field]);
+    }
+  });
 });
 
 describe('OpenAPI', () => {
@@ -222,5 +271,36 @@ describe('OpenAPI', () => {
     expect(names.map((p) => p.name)).toEqual(expect.arrayContaining(['from', 'to', 'service', 'name', 'q', 'status', 'minDurationMs', 'maxDurationMs', 'sort', 'limit', 'cursor']));
     expect(names.filter((p) => p.required).map((p) => p.name).sort()).toEqual(['from', 'to']);
     expect(String(search.description)).toContain('attrNum.<key>');
+  });
+});
+
+describe('limits are never silent', () => {
+  it('flag a value cut at ingest with its true size and groups left out of a time series, in documented shapes', async () => {
+    const org = await bootstrapOrganization(env.pool, { name: unique('cut'), workspaceSlugs: ['prod'] });
+    await api.policy.reload();
+    const ws = `/api/v1/workspaces/${org.workspaces[0]!.id}`;
+    const as = { token: org.ownerToken };
+    const cut = hex(0xe1, 32);
+    await ingest(org, 0, request(cut, 'api', { prompt: 'é'.repeat(70_000) })); // 140 000 bytes, over the 128 KiB value limit
+    await ingest(org, 0, request(hex(0xe2, 32), 'worker'));
+
+    const detail = await api.request('GET', `${ws}/traces/${cut}`, { token: org.ownerToken });
+    expect(detail.status).toBe(200);
+    const [root, child] = (detail.json as { spans: Array<{ truncatedFields: unknown[]; attributes: Json }> }).spans;
+    expect(root!.truncatedFields).toEqual([{ field: 'attributes.prompt', originalBytes: 140_000 }]);
+    expect(root!.attributes.prompt).toMatch(/…\[truncated \d+ bytes\]$/);
+    expect(child!.truncatedFields).toEqual([]);
+    expectDocumented(detail, 'get', '/api/v1/workspaces/{ws}/traces/{traceId}');
+
+    const series = await api.request('GET', `${ws}/analytics/timeseries?${range}&groupBy=service&metric=count&limit=1`, as);
+    expect(series.status).toBe(200);
+    expect(series.json).toMatchObject({ totalGroups: 2, truncated: true, series: [{ group: 'api' }] });
+    expect((series.json as { series: unknown[] }).series).toHaveLength(1);
+    expectDocumented(series, 'get', '/api/v1/workspaces/{ws}/analytics/timeseries');
+
+    // a trace within the searched range is summarised whole, and says so
+    const search = await api.request('GET', `${ws}/traces?${range}&service=api`, as);
+    expect(search.json).toMatchObject({ traces: [{ traceId: cut, spanCount: 2, truncated: false, totalSpanCount: 2 }] });
+    expectDocumented(search, 'get', '/api/v1/workspaces/{ws}/traces');
   });
 });

@@ -26,6 +26,8 @@ export interface RetentionScheduleOptions {
   firstCheckMs?: number;
   /** after a failed run, the next may start this much later (default: the interval, at most 5 min) */
   retryAfterFailureMs?: number;
+  /** what the logs call the job (default `retention`); the schedule also runs other periodic jobs (pricing) */
+  name?: string;
 }
 
 export interface RetentionSchedule {
@@ -48,6 +50,7 @@ export function createRetentionSchedule(deps: RetentionScheduleDeps, options: Re
   const clock = deps.clock ?? (() => new Date());
   const checkEveryMs = options.checkEveryMs ?? Math.min(options.intervalMs, 60_000);
   const retryAfterFailureMs = options.retryAfterFailureMs ?? Math.min(options.intervalMs, 300_000);
+  const name = options.name ?? 'retention';
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> | undefined;
@@ -59,14 +62,14 @@ export function createRetentionSchedule(deps: RetentionScheduleDeps, options: Re
     try {
       claimed = await redis.set(options.lockKey, token, 'PX', options.intervalMs, 'NX');
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'retention: cannot reach Redis to claim the run; trying again later');
+      logger.warn({ err: (err as Error).message }, `${name}: cannot reach Redis to claim the run; trying again later`);
       return;
     }
     if (claimed !== 'OK' || abort.signal.aborted) return;
     try {
       await deps.run(clock(), abort.signal);
     } catch (err) {
-      logger.error({ err, code: (err as { code?: unknown }).code }, `retention run failed: ${(err as Error).message}`);
+      logger.error({ err, code: (err as { code?: unknown }).code }, `${name} run failed: ${(err as Error).message}`);
       await redis.eval(SHORTEN_IF_OURS, 1, options.lockKey, token, retryAfterFailureMs).catch(() => undefined);
     }
   }

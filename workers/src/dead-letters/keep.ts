@@ -1,0 +1,68 @@
+import { StorageError, recordDeadLetter, settleStoredBatches, type Logger, type PgPool } from '@canopy/core';
+import type { DeadLetterEntry, DeadLetterSink } from '../processor.js';
+
+/** The Redis connection the pending sets live on (the worker's own). */
+type PendingRedis = Parameters<typeof settleStoredBatches>[0];
+
+export interface DeadLetterKeeperDeps {
+  pool: PgPool;
+  redis: PendingRedis;
+  logger: Logger;
+}
+
+export interface DeadLetterKeeperOptions {
+  queuePrefix: string;
+}
+
+/**
+ * SQLSTATE classes that say "Postgres cannot answer now", not "this is refused":
+ * connection (08), transaction rollback (40: serialization, deadlock), resources (53),
+ * operator intervention (57: shutdown, crash recovery), system (58).
+ */
+const TRANSIENT_PG_CLASSES = new Set(['08', '40', '53', '57', '58']);
+
+/** An error from reaching Postgres at all (no SQLSTATE: refused connection, pool timeout) or a transient class. */
+function isTransientPgError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || code.length !== 5) return true;
+  return TRANSIENT_PG_CLASSES.has(code.slice(0, 2));
+}
+
+/**
+ * Keeps refused batches as dead letters: the row in Postgres first, then the batch leaves
+ * its workspace's pending set (it no longer counts as ingest lag). Both are idempotent, so
+ * a job delivered again after being kept changes nothing. Logged at error with the
+ * batch's identity, size and error, never its rows.
+ */
+export function createDeadLetterKeeper(deps: DeadLetterKeeperDeps, options: DeadLetterKeeperOptions): DeadLetterSink {
+  const { logger } = deps;
+  return {
+    async keep(entry: DeadLetterEntry) {
+      const { batch, error } = entry;
+      let recorded: Awaited<ReturnType<typeof recordDeadLetter>>;
+      try {
+        recorded = await recordDeadLetter(deps.pool, entry);
+      } catch (err) {
+        if (!isTransientPgError(err)) throw err;
+        throw new StorageError('postgres_unavailable', `cannot keep batch ${batch.batchId} as a dead letter: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        // Settled like a stored batch: counted as accepted if its collector died before it could, and no longer pending.
+        await settleStoredBatches(deps.redis, options.queuePrefix, [{ workspaceId: batch.workspaceId, batchId: batch.batchId }]);
+      } catch (err) {
+        throw new StorageError('queue_unavailable', `kept batch ${batch.batchId} as a dead letter but cannot clear it from the pending set: ${(err as Error).message}`, { cause: err });
+      }
+      const fields = { batchId: batch.batchId, orgId: batch.orgId, workspaceId: batch.workspaceId, spans: batch.spanCount, bytes: batch.bytes, attempts: entry.attempts, code: error.code, err: error.message };
+      if (recorded.outcome === 'workspace_deleted') {
+        logger.error(fields, `batch ${batch.batchId} refused by ClickHouse after its last attempt, and its workspace ${batch.workspaceId} no longer exists: dropped`);
+        return 'workspace_deleted';
+      }
+      const { deadLetter, outcome } = recorded;
+      logger.error(
+        { ...fields, deadLetterId: deadLetter.id, outcome, status: deadLetter.status },
+        `batch ${batch.batchId} (${batch.spanCount} spans, workspace ${batch.workspaceId}) is dead letter ${deadLetter.id} (${outcome}): ${error.code}: ${error.message}`,
+      );
+      return 'kept';
+    },
+  };
+}
