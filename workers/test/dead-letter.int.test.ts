@@ -1,43 +1,10 @@
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SPANS_QUEUE, StorageError, createPgPool, createRedis, createSpanQueue, markPending, pendingKey, replayJobId, type PgPool, type SpanQueue } from '@canopy/core';
 import { createTestEnv, createTestOrg, waitFor, type TestEnv } from '@canopy/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDeadLetterKeeper, createSpanWriter, FAILED_JOB_ERROR_CODE, sweepFailedJobs, type SpanWriter } from '../src/index.js';
-import { countStored, makePoisonBatch, makeSpanBatch, queueState, quietLogger, type Tenant } from './helpers.js';
-
-/** A TCP hop in front of Postgres that can be cut like a network outage. */
-async function startPgProxy(target: URL): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  let down = false;
-  const server = net.createServer((client) => {
-    if (down) return void client.destroy();
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const proxied = new URL(target);
-  proxied.hostname = '127.0.0.1';
-  proxied.port = String((server.address() as AddressInfo).port);
-  return {
-    url: proxied.toString(),
-    cut() {
-      down = true;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      down = false;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+import { countStored, makePoisonBatch, makeSpanBatch, queueState, quietLogger, startTcpProxy, type TcpProxy, type Tenant } from './helpers.js';
 
 let env: TestEnv;
 let tenant: Tenant;
@@ -46,7 +13,7 @@ let redis: Redis;
 let workerRedis: Redis;
 let queue: SpanQueue;
 let writer: SpanWriter | undefined;
-let proxy: Awaited<ReturnType<typeof startPgProxy>>;
+let proxy: TcpProxy;
 let proxiedPool: PgPool;
 
 beforeAll(async () => {
@@ -58,7 +25,7 @@ beforeAll(async () => {
   workerRedis = createRedis(env.config.redis.url, { forWorker: true });
   queue = createSpanQueue(redis, env.config.redis.queuePrefix);
   if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
-  proxy = await startPgProxy(new URL(env.config.postgres.url));
+  proxy = await startTcpProxy(new URL(env.config.postgres.url), 5432);
   proxiedPool = createPgPool(proxy.url, 2);
 });
 afterEach(async () => {

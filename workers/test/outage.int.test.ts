@@ -1,45 +1,12 @@
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createClickHouse, createRedis, createSpanQueue, type ClickHouse, type SpanQueue } from '@canopy/core';
 import { createTestEnv, waitFor, type TestEnv } from '@canopy/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSpanWriter, type FlushReport, type SpanWriter } from '../src/index.js';
-import { countStored, makeSpanBatch, queueState, quietLogger } from './helpers.js';
-
-/** A TCP hop in front of the real ClickHouse that can be cut like a network outage. */
-async function startOutageProxy(target: URL): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  let down = false;
-  const server = net.createServer((client) => {
-    if (down) return void client.destroy();
-    const upstream = net.connect(Number(target.port || 8123), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    cut() {
-      down = true;
-      for (const s of sockets) s.destroy();
-    },
-    restore() {
-      down = false;
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+import { countStored, makeSpanBatch, queueState, quietLogger, startTcpProxy, type TcpProxy } from './helpers.js';
 
 let env: TestEnv;
-let proxy: Awaited<ReturnType<typeof startOutageProxy>>;
+let proxy: TcpProxy;
 let clickhouse: ClickHouse;
 let queueRedis: Redis;
 let workerRedis: Redis;
@@ -48,7 +15,7 @@ let writer: SpanWriter | undefined;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  proxy = await startOutageProxy(new URL(env.config.clickhouse.url));
+  proxy = await startTcpProxy(new URL(env.config.clickhouse.url), 8123);
   clickhouse = createClickHouse({ ...env.config.clickhouse, url: proxy.url, requestTimeoutMs: 5_000 });
   queueRedis = createRedis(env.config.redis.url);
   workerRedis = createRedis(env.config.redis.url, { forWorker: true });
