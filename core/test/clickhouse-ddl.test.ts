@@ -75,17 +75,20 @@ describe('cluster schema', () => {
     }
   });
 
-  it('adds a column to the local spans on every node, then to the Distributed spans', () => {
-    const keyId = all.filter((s) => s.startsWith('ALTER') && s.includes(' key_id '));
-    expect(keyId).toEqual([
+  it('adds a column to the local spans on every node, then makes the Distributed spans again with their structure', () => {
+    // ClickHouse refuses ALTER ... ON CLUSTER on the Distributed table (it is not replicated
+    // while the shards are), and it holds no data, so it is recreated.
+    const at = all.findIndex((s) => s.startsWith('ALTER') && s.includes(' key_id '));
+    expect(all.slice(at, at + 3)).toEqual([
       "ALTER TABLE canopy.spans_local ON CLUSTER main ADD COLUMN key_id String DEFAULT ''",
-      "ALTER TABLE canopy.spans ON CLUSTER main ADD COLUMN key_id String DEFAULT ''",
+      'DROP TABLE IF EXISTS canopy.spans ON CLUSTER main',
+      'CREATE TABLE IF NOT EXISTS canopy.spans ON CLUSTER main AS canopy.spans_local ENGINE = Distributed(main, canopy, spans_local, cityHash64(trace_id))',
     ]);
     expect(creates.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS canopy.ingest_ledger_stored_local '))).toContain("'{replica}', (spans, bytes))");
   });
 
   it('drops a replaced table on every node: the view, the Distributed table and its local table', () => {
-    expect(all.filter((s) => s.startsWith('DROP'))).toEqual([
+    expect(all.filter((s) => s.startsWith('DROP') && !s.startsWith('DROP TABLE IF EXISTS canopy.spans '))).toEqual([
       'DROP TABLE IF EXISTS canopy.trace_lookup_mv ON CLUSTER main',
       'DROP TABLE IF EXISTS canopy.trace_lookup ON CLUSTER main',
       'DROP TABLE IF EXISTS canopy.trace_lookup_local ON CLUSTER main',

@@ -125,15 +125,23 @@ export function dropTable(ctx: SchemaContext, spec: { name: string; view?: boole
 }
 
 /**
- * Adds a column to a table made by `createTable` (on a cluster the local table on every
- * node, then the Distributed table in front, so reads through it see the column). Rows
- * written before read the default. No `IF NOT EXISTS`: 18.16 does not parse it; the
- * migrations ledger runs each statement once.
+ * Adds a column to a table made by `createTable`. Rows written before read the default.
+ * No `IF NOT EXISTS` (18.16 does not parse it): the migration runner treats "column exists" as done.
+ * On a cluster the local tables get the column ON CLUSTER; the Distributed table in front
+ * cannot be altered ON CLUSTER (ClickHouse refuses DDL on a non-replicated table of a
+ * cluster with replicated shards), and holds no data, so it is made again with the
+ * local table's new structure.
  */
-export function addColumn(ctx: SchemaContext, spec: { table: string; column: Sql }): Sql[] {
+export function addColumn(ctx: SchemaContext, spec: { table: string; column: Sql; shardingKey: Sql }): Sql[] {
   const local = sql`ALTER TABLE ${localTableName(ctx, spec.table)}${onCluster(ctx)} ADD COLUMN ${spec.column}`;
   if (!ctx.cluster) return [local];
-  return [local, sql`ALTER TABLE ${tableName(ctx, spec.table)}${onCluster(ctx)} ADD COLUMN ${spec.column}`];
+  const front = tableName(ctx, spec.table);
+  const distributed = sql`Distributed(${sql.identifier(ctx.cluster)}, ${sql.identifier(ctx.db)}, ${sql.identifier(`${spec.table}_local`)}, ${spec.shardingKey})`;
+  return [
+    local,
+    sql`DROP TABLE IF EXISTS ${front}${onCluster(ctx)}`,
+    sql`CREATE TABLE IF NOT EXISTS ${front}${onCluster(ctx)} AS ${localTableName(ctx, spec.table)} ENGINE = ${distributed}`,
+  ];
 }
 
 /** `CREATE DATABASE IF NOT EXISTS`, on every node of a cluster. */

@@ -1,7 +1,7 @@
-import { createClickHouse, type ClickHouseOptions } from './client.js';
+import { createClickHouse, type ClickHouse, type ClickHouseOptions } from './client.js';
 import { createDatabase, createLedger, dropDatabase, tableName, type SchemaContext } from './ddl.js';
 import { clickhouseMigrations, type ClickHouseMigration } from './schema.js';
-import { AllTenants, sql } from './sql.js';
+import { AllTenants, sql, type Sql } from './sql.js';
 import type { Logger } from '../log.js';
 
 export interface MigrationResult {
@@ -34,7 +34,7 @@ export async function migrateClickHouse(
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       log?.info({ version: m.version, name: m.name, cluster: ctx.cluster }, 'applying ClickHouse migration');
-      for (const statement of m.statements(ctx)) await admin.command(statement);
+      for (const statement of m.statements(ctx)) await runStatement(admin, statement);
       await admin.command(sql`INSERT INTO ${ledger} (version, name, applied_at) VALUES (${m.version}, ${m.name}, now())`);
       applied.push(m.version);
     }
@@ -51,5 +51,19 @@ export async function dropClickHouseDatabase(options: ClickHouseOptions): Promis
     await admin.command(dropDatabase(schemaContext(options)));
   } finally {
     await admin.close();
+  }
+}
+
+/**
+ * The ledger records whole migrations, so a migration that failed part-way runs again from
+ * its first statement. CREATE/DROP carry IF [NOT] EXISTS; 18.16 has no ADD COLUMN IF NOT
+ * EXISTS, so a column an earlier run already added (DUPLICATE_COLUMN, code 15) counts as done.
+ */
+async function runStatement(admin: ClickHouse, statement: Sql): Promise<void> {
+  try {
+    await admin.command(statement);
+  } catch (err) {
+    if (/\bADD COLUMN\b/.test(statement.text) && /Code: 15\b/.test((err as Error).message)) return;
+    throw err;
   }
 }

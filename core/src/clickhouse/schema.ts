@@ -300,7 +300,7 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
     name: 'API key on every span; spans stored per workspace, key and minute (ingest ledger)',
     statements: (ctx) => [
       // Rows queued before this column existed read ''.
-      ...addColumn(ctx, { table: 'spans', column: sql`key_id String DEFAULT ''` }),
+      ...addColumn(ctx, { table: 'spans', column: sql`key_id String DEFAULT ''`, shardingKey: BY_TRACE }),
       // The ledger's "stored", counted by ClickHouse itself from the very INSERT that writes
       // the spans (like usage_daily), so it is independent of the collector's "accepted"
       // count: a batch lost between the two shows as a difference. \`minute\` is the minute
@@ -338,8 +338,8 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
       // Parallel arrays (18.16 has no Map): the field paths the value limit cut (`name`,
       // `attributes.<key>`, `resource.<key>`, `events.<i>.name`, ...; see otlp/limits.ts) and
       // each one's UTF-8 size before the cut. Rows without a cut omit them and read [].
-      ...addColumn(ctx, { table: 'spans', column: sql`truncated_fields Array(String)` }),
-      ...addColumn(ctx, { table: 'spans', column: sql`truncated_original_bytes Array(UInt32)` }),
+      ...addColumn(ctx, { table: 'spans', column: sql`truncated_fields Array(String)`, shardingKey: BY_TRACE }),
+      ...addColumn(ctx, { table: 'spans', column: sql`truncated_original_bytes Array(UInt32)`, shardingKey: BY_TRACE }),
     ],
   },
 ];

@@ -128,10 +128,13 @@ function encodeCursor(row: DeadLetterRow): string {
   return Buffer.from(JSON.stringify([row.dead_lettered_at_text, row.id])).toString('base64url');
 }
 
+/** Exactly what encodeCursor writes, so Postgres never sees a time it cannot parse. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
 function decodeCursor(cursor: string): [string, string] {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && !Number.isNaN(Date.parse(v[0]))) return [v[0], v[1]];
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && CURSOR_TIME.test(v[0])) return [v[0], v[1]];
   } catch {
     // fall through
   }

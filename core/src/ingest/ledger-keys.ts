@@ -18,8 +18,14 @@ export const MINUTE_MS = 60_000;
 /** The minute a batch is filed under: that of its `receivedAtMs`, the clock that also sets its rows' `ingested_at`. */
 export const minuteOf = (ms: number): number => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 
-/** How long an accepted batch's intent waits to be counted (longer than the queue's dedupe window). */
-export const INTENT_TTL_MS = 15 * MINUTE_MS;
+/**
+ * How long an accepted batch's intent waits to be counted. Normally it is consumed within
+ * milliseconds; it must outlive a collector that died between the add and the count while
+ * the job then waits out a ClickHouse outage (the worker counts it when it stores the
+ * batch), so a day, not the queue's 10-minute dedupe window. An intent left by an add that
+ * failed is ~100 bytes until then.
+ */
+export const INTENT_TTL_MS = 24 * 60 * MINUTE_MS;
 
 export interface LedgerKeys {
   /** hash of live counters, `cellField` → count; renamed away by each flush */

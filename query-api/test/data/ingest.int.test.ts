@@ -137,7 +137,7 @@ describe('GET /workspaces/:ws/ingest', () => {
     expect(lag.lagMs).toBeGreaterThanOrEqual(5_000);
     expect(lag.lagMs).toBeLessThan(60_000);
     expect(Date.now() - Date.parse(lag.oldestPendingReceivedAt)).toBeGreaterThanOrEqual(lag.lagMs);
-    expect(body.reconciliation).toEqual({ checkedThrough: iso(M1 + 60_000), flagged: [{ workspaceId: prodOf(acme).workspaceId, ...flaggedM }] });
+    expect(body.reconciliation).toEqual({ checkedThrough: iso(M1 + 60_000), flagged: [{ workspaceId: prodOf(acme).workspaceId, ...flaggedM }], flaggedTotal: 1 });
     expectDocumented(reply, '/api/v1/workspaces/{ws}/ingest');
   });
 
@@ -226,7 +226,7 @@ describe('GET /orgs/:org/ingest', () => {
       ['dev', 0],
       ['prod', 1],
     ]);
-    expect(body.reconciliation).toEqual({ checkedThrough: iso(M1 + 60_000), flagged: [{ workspaceId: prod, ...flaggedM }] });
+    expect(body.reconciliation).toEqual({ checkedThrough: iso(M1 + 60_000), flagged: [{ workspaceId: prod, ...flaggedM }], flaggedTotal: 1 });
     expectDocumented(reply, '/api/v1/orgs/{org}/ingest');
   });
 
