@@ -67,7 +67,7 @@ describe('cluster schema', () => {
 
   it('runs every view per node, from the local spans into a local table', () => {
     const views = creates.filter((s) => s.startsWith('CREATE MATERIALIZED VIEW'));
-    expect(views).toHaveLength(7);
+    expect(views).toHaveLength(8);
     for (const v of views) {
       expect(v).toMatch(/ TO canopy\.\w+_local AS\n/);
       expect(v).toContain('FROM canopy.spans_local');
@@ -92,6 +92,7 @@ describe('cluster schema', () => {
       'DROP TABLE IF EXISTS canopy.trace_lookup_mv ON CLUSTER main',
       'DROP TABLE IF EXISTS canopy.trace_lookup ON CLUSTER main',
       'DROP TABLE IF EXISTS canopy.trace_lookup_local ON CLUSTER main',
+      'DROP TABLE IF EXISTS canopy.ingest_batches_mv ON CLUSTER main',
     ]);
   });
 

@@ -96,3 +96,28 @@ describe('redelivered batches', () => {
     expect(row?.n).toBe('1');
   });
 });
+
+describe('the stored-batch view', () => {
+  it('files a batch only after every other view of the insert has its rows', async () => {
+    // A view sorting between the rollups and the stored-batch view that refuses one tenant's
+    // rows: ClickHouse has written `spans` and the earlier views when it throws, like an
+    // insert cut off part-way.
+    const tenant = { orgId: 'org_cut', workspaceId: 'ws_cut' };
+    const db = sql.identifier(env.config.clickhouse.database);
+    await env.clickhouse.command(sql`CREATE TABLE ${db}.cut_target (n UInt8) ENGINE = MergeTree ORDER BY n`);
+    await env.clickhouse.command(
+      sql`CREATE MATERIALIZED VIEW ${db}.y_cut_mv TO ${db}.cut_target AS SELECT throwIf(org_id = ${tenant.orgId}) AS n FROM ${db}.spans`,
+    );
+    try {
+      const batch = makeSpanBatch(tenant, { spans: 4 });
+      await expect(env.clickhouse.insertJsonEachRow('spans', groupsToJsonEachRow(batch.groups))).rejects.toThrow(/throwIf|395/);
+      // usage_daily sorts before the refusing view and has the rows; the batch is not filed,
+      // so a retry writes it again instead of trusting a half-done insert.
+      expect((await countStored(env.clickhouse, tenant.orgId)).usageSpans).toBe(4);
+      expect(await findStoredBatches(env.clickhouse, [batch])).toEqual(new Set());
+    } finally {
+      await env.clickhouse.command(sql`DROP TABLE IF EXISTS ${db}.y_cut_mv`);
+      await env.clickhouse.command(sql`DROP TABLE IF EXISTS ${db}.cut_target`);
+    }
+  });
+});

@@ -52,6 +52,21 @@ function traceLookup(ctx: SchemaContext, name: string, partitionBy: Sql): Sql[] 
     }),
   ];
 }
+/**
+ * The view that files each inserted batch in `ingest_batches`, the workers' "is this batch
+ * stored" check. Migration 1 named it `ingest_batches_mv`; migration 7 renames it so that it
+ * runs last (see there).
+ */
+function ingestBatchesView(ctx: SchemaContext, name: string): Sql {
+  return createView(ctx, {
+    name,
+    to: 'ingest_batches',
+    from: 'spans',
+    select: (spans) => sql`SELECT org_id, workspace_id, batch_id, toDate(ingested_at) AS day, count() AS spans
+        FROM ${spans}
+        GROUP BY org_id, workspace_id, batch_id, day`,
+  });
+}
 /** Rollups: the views place their rows with their spans; this only places direct inserts. */
 const BY_TENANT = sql`cityHash64(org_id, workspace_id)`;
 
@@ -186,14 +201,7 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
         orderBy: sql`(org_id, workspace_id, batch_id)`,
         shardingKey: BY_TENANT,
       }),
-      createView(ctx, {
-        name: 'ingest_batches_mv',
-        to: 'ingest_batches',
-        from: 'spans',
-        select: (spans) => sql`SELECT org_id, workspace_id, batch_id, toDate(ingested_at) AS day, count() AS spans
-        FROM ${spans}
-        GROUP BY org_id, workspace_id, batch_id, day`,
-      }),
+      ingestBatchesView(ctx, 'ingest_batches_mv'),
     ],
   },
   {
@@ -340,6 +348,22 @@ export const clickhouseMigrations: ClickHouseMigration[] = [
       // each one's UTF-8 size before the cut. Rows without a cut omit them and read [].
       ...addColumn(ctx, { table: 'spans', column: sql`truncated_fields Array(String)`, shardingKey: BY_TRACE }),
       ...addColumn(ctx, { table: 'spans', column: sql`truncated_original_bytes Array(UInt32)`, shardingKey: BY_TRACE }),
+    ],
+  },
+  {
+    version: 7,
+    name: 'the stored-batch view runs after every other view',
+    statements: (ctx) => [
+      // ClickHouse writes an INSERT to `spans` and then to its views one after another, in
+      // name order (checked on 18.16: a view that throws stops the ones sorting after it).
+      // An insert cut off part-way (a server stopping, a view failing) could leave the batch
+      // filed in ingest_batches while usage_daily or ingest_ledger_stored, which sort after
+      // `ingest_batches_mv`, missed it; the retry then found the batch "stored" and the
+      // rollups stayed short. Named to sort last, the view files a batch only once every
+      // other view has its rows. The new view comes first: a batch inserted between the two
+      // statements is filed twice, which the check's `sum(spans) >= spanCount` reads as stored.
+      ingestBatchesView(ctx, 'zz_ingest_batches_mv'),
+      ...dropTable(ctx, { name: 'ingest_batches_mv', view: true }),
     ],
   },
 ];

@@ -35,9 +35,11 @@ import { sql, type ClickHouse, type SpanBatch, type TenantScope } from '@canopy/
  *
  * Not covered: two workers writing the same job at the same moment (a lock lost while
  * the first is still inserting) — a lock of at least 60 s, renewed every half of it,
- * makes that window one of a frozen process, not of a slow insert; a view failing
- * after the `spans` part was written (ClickHouse writes the table before its views),
- * which leaves spans without their ledger row; and, on a cluster with several replicas
+ * makes that window one of a frozen process, not of a slow insert; an insert cut off
+ * after the `spans` part was written and before the stored-batch view ran (ClickHouse
+ * writes the table, then its views in name order; the view is named to run last, so the
+ * batch is filed only once every rollup has it), which leaves spans without their batch
+ * row, so the retry writes them again; and, on a cluster with several replicas
  * per shard, a check that reads a replica lagging behind the one that took the insert
  * (see docs/cluster.md, "Retry safety").
  */
