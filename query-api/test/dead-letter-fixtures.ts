@@ -34,7 +34,7 @@ export function spanBatchFor(tenant: { orgId: string; workspaceId: string }, spa
 /** An open dead letter in the workspace, as a worker keeps one after the last attempt. */
 export async function openDeadLetter(pool: PgPool, tenant: { orgId: string; workspaceId: string }, spans = 2): Promise<DeadLetter & { batch: SpanBatch }> {
   const batch = spanBatchFor(tenant, spans);
-  const r = await recordDeadLetter(pool, { batch, attempts: 3, error: { code: 'clickhouse_rejected', message: 'insert into spans failed: Code: 395' } });
+  const r = await recordDeadLetter(pool, { batch, attempts: 3, error: { code: 'clickhouse_rejected', message: 'insert into spans failed: Code: 395' }, jobId: batch.batchId });
   if (r.outcome === 'workspace_deleted') throw new Error(`workspace ${tenant.workspaceId} does not exist`);
   return { ...r.deadLetter, batch };
 }

@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapOrganization, createRedis, createSpanQueue, listAudit, pendingKey, spanBatchSchema, type BootstrapResult, type SpanQueue } from '@canopy/core';
+import { bootstrapOrganization, createRedis, createSpanQueue, listAudit, markPending, pendingKey, replayJobId, spanBatchSchema, type BootstrapResult, type SpanQueue } from '@canopy/core';
 import { createTestEnv, freePort, type TestEnv } from '@canopy/core/testing';
 import { createQueryApi } from '@canopy/query-api';
 import { openDeadLetter } from './dead-letter-fixtures.js';
 import { errorOf, silentLog, startApi, unique, type RunningApi } from './helpers.js';
+import { startReplyHoldProxy } from './reply-hold-proxy.js';
 
 let env: TestEnv;
 let api: RunningApi;
@@ -106,6 +107,13 @@ describe('dead letters through the API', () => {
     expect(audit.entries.map((e) => e.after)).toEqual([expect.objectContaining({ status: 'discarded' })]);
   });
 
+  it('takes back a pending mark a failed replay left when the dead letter is discarded (a discarded batch never settles)', async () => {
+    const dl = await openDeadLetter(env.pool, prod());
+    await markPending(redis, env.config.redis.queuePrefix, dl.batch);
+    expect((await api.request('DELETE', `${base()}/${dl.id}`, asOwner())).status).toBe(200);
+    expect(await redis.zscore(pendingKey(env.config.redis.queuePrefix, prod().workspaceId), dl.batchId)).toBeNull();
+  });
+
   it('answers 404 for a dead letter of another workspace or organization, and for an unknown one', async () => {
     const foreign = await openDeadLetter(env.pool, { orgId: other.org.id, workspaceId: other.workspaces[0]!.id });
     const sibling = await openDeadLetter(env.pool, { orgId: acme.org.id, workspaceId: acme.workspaces[1]!.id });
@@ -133,9 +141,10 @@ describe('dead letters through the API', () => {
 });
 
 describe('replay while the queue is unavailable', () => {
-  async function apiWith(redisUrl: string | null): Promise<{ url: string; close(): Promise<void> }> {
+  async function apiWith(redisUrl: string | null, options: { ready?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
     const deadRedis = redisUrl === null ? undefined : createRedis(redisUrl);
     deadRedis?.on('error', () => undefined);
+    if (options.ready && deadRedis && deadRedis.status !== 'ready') await new Promise((resolve) => deadRedis.once('ready', resolve));
     const app = createQueryApi({ pg: env.pool, clickhouse: env.clickhouse, policy: api.policy, keys: api.keys, log: silentLog, ...(deadRedis ? { redis: deadRedis } : {}), queuePrefix: env.config.redis.queuePrefix });
     const server: Server = app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', resolve));
@@ -148,6 +157,62 @@ describe('replay while the queue is unavailable', () => {
       },
     };
   }
+
+  const isPending = async (batchId: string): Promise<boolean> => (await redis.zscore(pendingKey(env.config.redis.queuePrefix, prod().workspaceId), batchId)) !== null;
+  const replay = (url: string, id: string): Promise<Response> => fetch(`${url}${base()}/${id}/replay`, { method: 'POST', headers: { authorization: `Bearer ${acme.ownerToken}` } });
+  /** The queued (not yet written) jobs of a batch: no worker runs in these tests. */
+  const queuedJobsOf = async (batchId: string): Promise<string[]> =>
+    (await queue.queue.getJobs(['waiting', 'delayed', 'prioritized'])).filter((j) => (j.data as { batchId?: string }).batchId === batchId).map((j) => j.id!);
+
+  it('treats an add whose answer timed out as done when the queue holds the job: replayed, pending kept, audited once', async () => {
+    const proxy = await startReplyHoldProxy(new URL(env.config.redis.url));
+    const running = await apiWith(proxy.url, { ready: true });
+    try {
+      // The queue's first add loads its scripts; do it before answers go missing.
+      expect((await replay(running.url, (await openDeadLetter(env.pool, prod())).id)).status).toBe(202);
+      const dl = await openDeadLetter(env.pool, prod());
+      // The add reaches Redis; its answer comes after the 5 s timeout, the queue's answer to "is it there?" within 2 s more.
+      proxy.holdRepliesAfter(replayJobId(dl.batchId, 1), { forMs: 6_000 });
+      const res = await replay(running.url, dl.id);
+      expect(res.status).toBe(202);
+      expect(await res.json()).toMatchObject({ id: dl.id, status: 'replayed', replayCount: 1 });
+      expect(await queuedJobsOf(dl.batchId)).toEqual([replayJobId(dl.batchId, 1)]);
+      expect(await isPending(dl.batchId)).toBe(true);
+      expect((await listAudit(env.pool, acme.org.id, { action: 'dead_letter.replay', targetId: dl.id })).entries).toHaveLength(1);
+    } finally {
+      proxy.release();
+      await running.close();
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('answers 503 when it cannot tell whether the add landed, keeps the pending mark, and a retry does not queue the batch twice', async () => {
+    const proxy = await startReplyHoldProxy(new URL(env.config.redis.url));
+    const running = await apiWith(proxy.url, { ready: true });
+    try {
+      expect((await replay(running.url, (await openDeadLetter(env.pool, prod())).id)).status).toBe(202);
+      const dl = await openDeadLetter(env.pool, prod());
+      proxy.holdRepliesAfter(replayJobId(dl.batchId, 1));
+      const res = await replay(running.url, dl.id);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await api.request('GET', `${base()}/${dl.id}`, asOwner())).json).toMatchObject({ status: 'open', replayCount: 0 });
+      // The add did land: its batch stays marked pending.
+      expect(await queuedJobsOf(dl.batchId)).toEqual([replayJobId(dl.batchId, 1)]);
+      expect(await isPending(dl.batchId)).toBe(true);
+
+      proxy.release();
+      const retried = await replay(running.url, dl.id);
+      expect(retried.status).toBe(202);
+      expect(await retried.json()).toMatchObject({ status: 'replayed', replayCount: 1 });
+      expect(await queuedJobsOf(dl.batchId)).toEqual([replayJobId(dl.batchId, 1)]);
+      expect((await listAudit(env.pool, acme.org.id, { action: 'dead_letter.replay', targetId: dl.id })).entries).toHaveLength(1);
+    } finally {
+      proxy.release();
+      await running.close();
+      await proxy.close();
+    }
+  }, 30_000);
 
   it.each([
     ['Redis is down', 'down'],

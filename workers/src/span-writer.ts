@@ -1,5 +1,5 @@
 import { Worker, type ConnectionOptions } from 'bullmq';
-import { SPANS_QUEUE, cappedBackoffMs, settleStoredBatches, type ClickHouse, type Logger, type RedisClient } from '@canopy/core';
+import { SPANS_QUEUE, StorageError, cappedBackoffMs, settleStoredBatches, type ClickHouse, type Logger, type RedisClient } from '@canopy/core';
 import { processSpanJob, type DeadLetterSink, type SpanJobResult } from './processor.js';
 import { createBatcher } from './writer/batcher.js';
 import type { WriterFault } from './writer/faults.js';
@@ -68,8 +68,16 @@ export function createSpanWriter(deps: SpanWriterDeps, options: SpanWriterOption
       if (outcome.status === 'ok') {
         unavailableSince = null;
         // Stored (now or before): no longer pending, and counted as accepted if the collector could not.
-        // A failure here fails the job; its retry finds the batch stored and settles it then.
-        if (deps.ledgerRedis) await settleStoredBatches(deps.ledgerRedis, options.queuePrefix, [item.batch]);
+        if (deps.ledgerRedis) {
+          try {
+            await settleStoredBatches(deps.ledgerRedis, options.queuePrefix, [item.batch]);
+          } catch (err) {
+            // Neither complete the job (it would never be settled) nor fail it (on its last attempt
+            // that leaves a stored batch in the failed set, for the sweep): put it back without
+            // spending an attempt; the next delivery finds the batch stored and settles it then.
+            return { status: 'retryable', error: new StorageError('queue_unavailable', `batch ${item.batch.batchId} is stored but cannot be settled in the ledger: ${(err as Error).message}`, { cause: err }) };
+          }
+        }
       }
       return outcome;
     },

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { StorageError } from '@canopy/core';
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_RETRY_MS, isLastAttempt, mayBeStored, processSpanJob, type DeadLetterEntry, type DeadLetterSink, type PendingBatch, type SpanProcessorDeps, type WriteOutcome } from '../src/index.js';
+import { DEAD_LETTER_RETRY_MS, SETTLE_RETRY_MS, isLastAttempt, mayBeStored, processSpanJob, type DeadLetterEntry, type DeadLetterResult, type DeadLetterSink, type PendingBatch, type SpanProcessorDeps, type WriteOutcome } from '../src/index.js';
 import { makeSpanBatch } from './helpers.js';
 
 const tenant = { orgId: 'org_1', workspaceId: 'ws_1' };
@@ -46,6 +46,16 @@ describe('processSpanJob', () => {
     expect(delays).toEqual([]);
   });
 
+  it('delays a stored job whose ledger settle failed (queue_unavailable) without spending an attempt, for SETTLE_RETRY_MS', async () => {
+    const deps = { ...fakeBatcher({ status: 'retryable', error: new StorageError('queue_unavailable', 'batch is stored but cannot be settled') }), unavailableDelayMs: () => 1 };
+    const delays: number[] = [];
+    const job = { data: makeSpanBatch(tenant, { spans: 1 }), attemptsStarted: 1, attemptsMade: 0, stalledCounter: 0, attempts: 1, delay: async (until: number) => void delays.push(until) };
+    const before = Date.now();
+    await expect(processSpanJob(job, { ...deps, deadLetters: fakeSink() })).rejects.toBeInstanceOf(DelayedError);
+    expect(delays).toHaveLength(1);
+    expect(delays[0]! - before).toBeGreaterThanOrEqual(SETTLE_RETRY_MS);
+  });
+
   it('delays the job without spending an attempt while ClickHouse is unavailable', async () => {
     const deps = fakeBatcher({ status: 'retryable', error: new StorageError('clickhouse_unavailable', 'connect ECONNREFUSED') });
     const delays: number[] = [];
@@ -57,15 +67,15 @@ describe('processSpanJob', () => {
   });
 });
 
-/** A dead-letter sink that records what it keeps, or fails with `error`. */
-function fakeSink(error?: Error): DeadLetterSink & { kept: DeadLetterEntry[] } {
+/** A dead-letter sink that records what it is handed and answers `result`, or fails with `error`. */
+function fakeSink(error?: Error, result: DeadLetterResult = 'kept'): DeadLetterSink & { kept: DeadLetterEntry[] } {
   const kept: DeadLetterEntry[] = [];
   return {
     kept,
     keep: async (entry) => {
       if (error) throw error;
       kept.push(entry);
-      return 'kept';
+      return result;
     },
   };
 }
@@ -79,7 +89,31 @@ describe('processSpanJob on a refused batch', () => {
     const batch = makeSpanBatch(tenant, { spans: 4 });
     const result = await processSpanJob({ data: batch, ...delivery(2, 3) }, { ...fakeBatcher({ status: 'rejected', error: refused }), deadLetters: sink });
     expect(result).toEqual({ spans: 4, alreadyStored: false, deadLetter: 'kept' });
-    expect(sink.kept).toEqual([{ batch, attempts: 3, error: { code: 'clickhouse_rejected', message: refused.message } }]);
+    expect(sink.kept).toEqual([{ batch, attempts: 3, error: { code: 'clickhouse_rejected', message: refused.message }, jobId: batch.batchId }]);
+  });
+
+  it("hands the sink the job's id, so a stale job cannot reopen a replayed dead letter", async () => {
+    const sink = fakeSink(undefined, 'superseded');
+    const batch = makeSpanBatch(tenant, { spans: 1 });
+    const result = await processSpanJob({ id: `${batch.batchId}-replay-2`, data: batch, ...delivery(2, 3) }, { ...fakeBatcher({ status: 'rejected', error: refused }), deadLetters: sink });
+    expect(result).toEqual({ spans: 1, alreadyStored: false, deadLetter: 'superseded' });
+    expect(sink.kept.map((e) => e.jobId)).toEqual([`${batch.batchId}-replay-2`]);
+  });
+
+  it('completes the job as already stored when the sink finds ClickHouse holding the batch', async () => {
+    const result = await processSpanJob({ data: makeSpanBatch(tenant, { spans: 2 }), ...delivery(2, 3) }, { ...fakeBatcher({ status: 'rejected', error: refused }), deadLetters: fakeSink(undefined, 'stored') });
+    expect(result).toEqual({ spans: 2, alreadyStored: true });
+  });
+
+  it('never keeps a batch that a stalled redelivery of the last attempt finds stored', async () => {
+    const sink = fakeSink();
+    const deps = fakeBatcher({ status: 'ok', alreadyStored: true });
+    const stalled = { attemptsStarted: 3, attemptsMade: 2, stalledCounter: 1, attempts: 3 };
+    const batch = makeSpanBatch(tenant, { spans: 1 });
+    expect(isLastAttempt(stalled)).toBe(true);
+    expect(await processSpanJob({ data: batch, ...stalled }, { ...deps, deadLetters: sink })).toEqual({ spans: 1, alreadyStored: true });
+    expect(deps.submitted).toEqual([{ batch, mayBeStored: true }]);
+    expect(sink.kept).toEqual([]);
   });
 
   it('spends an attempt (throws) when attempts are left, keeping nothing', async () => {
@@ -106,7 +140,7 @@ describe('processSpanJob on a refused batch', () => {
   });
 
   it('puts the job back without spending an attempt while the dead letter cannot be written', async () => {
-    for (const code of ['postgres_unavailable', 'queue_unavailable'] as const) {
+    for (const code of ['postgres_unavailable', 'queue_unavailable', 'clickhouse_unavailable'] as const) {
       const sink = fakeSink(new StorageError(code, 'connect ECONNREFUSED'));
       const delays: number[] = [];
       const job = { data: makeSpanBatch(tenant, { spans: 1 }), ...delivery(2, 3), delay: async (until: number) => void delays.push(until) };

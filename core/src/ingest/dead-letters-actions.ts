@@ -6,6 +6,9 @@ import { TenancyError } from '../tenancy/errors.js';
 import type { Actor, WorkspaceRef } from '../tenancy/schemas.js';
 import { DEAD_LETTER_COLUMNS, toDeadLetter, type DeadLetterRow } from './dead-letters.js';
 import type { DeadLetter } from './dead-letters-schemas.js';
+import { replayJobId } from './dead-letters-jobs.js';
+
+export { replayJobId, isReplayJobId } from './dead-letters-jobs.js';
 
 /**
  * What a workspace admin may do with a dead letter: replay it (back on the span queue)
@@ -13,17 +16,11 @@ import type { DeadLetter } from './dead-letters-schemas.js';
  */
 
 /**
- * The BullMQ job id of the n-th replay of a batch. It must differ from the batch id (the
- * original job's id, which BullMQ may still hold) while the batch keeps its id, so the
- * workers' stored-check finds a batch that is in fact stored and skips it. No `:` (BullMQ
- * reserves it in job ids).
+ * Puts a replayed batch back on the span queue; resolves once Redis holds it, and throws
+ * only when it does not know that Redis holds it (an add that timed out may still land:
+ * the requeue asks the queue for the job before giving up). Called again with the same
+ * job id when the replay is retried, so an add that did land is not queued twice.
  */
-export const replayJobId = (batchId: string, replayCount: number): string => `${batchId}-replay-${replayCount}`;
-
-/** True for a job id made by `replayJobId`: the batch has been queued before and may be stored. */
-export const isReplayJobId = (jobId: string | undefined): boolean => jobId !== undefined && /-replay-\d+$/.test(jobId);
-
-/** Puts a replayed batch back on the span queue; resolves once Redis holds it. */
 export type Requeue = (batch: SpanBatch, job: { jobId: string; replayCount: number }) => Promise<void>;
 
 const snapshot = (d: DeadLetter): Record<string, unknown> => ({
@@ -52,9 +49,11 @@ function ensureOpen(row: DeadLetterRow, doing: 'replayed' | 'discarded'): void {
 
 /**
  * Replays an open dead letter: marks it replayed, records the audit entry and calls
- * `requeue` — all before the commit, so a failed enqueue changes nothing. (A commit that
- * fails after the enqueue leaves the row open with its batch queued: replaying it again
- * is harmless, the workers find the batch stored.) conflict unless it is open.
+ * `requeue` — all before the commit, so a refused enqueue leaves the row open. (An
+ * enqueue whose answer was lost, or a commit that fails after it, may still leave the
+ * batch queued with the row open: replaying it again reuses the same job id — the
+ * replay count is not spent — so it is not queued twice, and the workers find a stored
+ * batch stored.) conflict unless it is open.
  */
 export async function markDeadLetterReplayed(db: Db, actor: Actor, input: WorkspaceRef & { id: string; requeue: Requeue }): Promise<DeadLetter> {
   const { requeue, ...ref } = input;

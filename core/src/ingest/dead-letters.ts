@@ -13,6 +13,7 @@ import {
   type DeadLetterQuery,
   type DeadLetterStatus,
 } from './dead-letters-schemas.js';
+import { replayCountOf } from './dead-letters-jobs.js';
 
 /**
  * The dead-letter store: batches ClickHouse still refused after their last attempt are
@@ -70,13 +71,16 @@ export interface NewDeadLetter {
   /** insert attempts this delivery spent on it */
   attempts: number;
   error: { code: string; message: string };
+  /** the BullMQ job that failed: only the current replay's job may reopen a replayed dead letter */
+  jobId: string;
 }
 
 /**
- * What `recordDeadLetter` did: `created` a new dead letter; `reopened` one that had been
- * replayed and failed again (attempts added up, payload refreshed); left one `unchanged`
- * that is already open (the same job delivered again after it was kept) or discarded;
- * or found the batch's workspace deleted (its dead letters went with it; nothing kept).
+ * What `recordDeadLetter` did: `created` a new dead letter; `reopened` one whose current
+ * replay failed again (attempts added up, payload refreshed); left one `unchanged` that is
+ * already open (the same job delivered again after it was kept), discarded, or replayed
+ * by a later job than the failing one (a stale job: the caller completes it, the replay
+ * decides); or found the batch's workspace deleted (its dead letters went with it).
  */
 export type RecordedDeadLetter = { outcome: 'created' | 'reopened' | 'unchanged'; deadLetter: DeadLetter } | { outcome: 'workspace_deleted' };
 
@@ -87,6 +91,11 @@ export type RecordedDeadLetter = { outcome: 'created' | 'reopened' | 'unchanged'
  */
 export async function recordDeadLetter(db: Queryable, entry: NewDeadLetter): Promise<RecordedDeadLetter> {
   const { batch, attempts, error } = entry;
+  // A replayed row is reopened only by the job of its current replay (replayJobId(batch_id, replay_count)).
+  // Any other job of the batch — the original redelivered after a stall, a second sweep reading the
+  // failed set, an earlier replay — is stale: reopening would count the batch as dead-lettered while
+  // the replay stores it. null never equals replay_count.
+  const replayCount = replayCountOf(entry.jobId, batch.batchId);
   let rows: Array<DeadLetterRow & { inserted: boolean }>;
   try {
     ({ rows } = await db.query<DeadLetterRow & { inserted: boolean }>(
@@ -96,7 +105,7 @@ export async function recordDeadLetter(db: Queryable, entry: NewDeadLetter): Pro
          status = 'open', attempts = dead_letters.attempts + EXCLUDED.attempts, error_code = EXCLUDED.error_code,
          error_message = EXCLUDED.error_message, payload = EXCLUDED.payload, spans = EXCLUDED.spans, bytes = EXCLUDED.bytes,
          dead_lettered_at = now(), updated_at = now()
-       WHERE dead_letters.status = 'replayed'
+       WHERE dead_letters.status = 'replayed' AND dead_letters.replay_count = $13::integer
        RETURNING ${DEAD_LETTER_COLUMNS}, (xmax = 0) AS inserted`,
       [
         newId('dl'),
@@ -111,6 +120,7 @@ export async function recordDeadLetter(db: Queryable, entry: NewDeadLetter): Pro
         error.code,
         error.message.slice(0, MAX_ERROR_MESSAGE),
         JSON.stringify(batch),
+        replayCount,
       ],
     ));
   } catch (err) {

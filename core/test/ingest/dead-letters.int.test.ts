@@ -15,6 +15,7 @@ import {
   type DeadLetter,
   type SpanBatch,
 } from '../../src/index.js';
+import { replayCountOf } from '../../src/ingest/dead-letters-jobs.js';
 import { expectTenancyError, oneAudit, system, withAudit } from '../tenancy/helpers.js';
 
 let env: TestEnv;
@@ -62,7 +63,7 @@ function batchOf(tenant: { orgId: string; workspaceId: string }, shape: { groups
 const refused = { code: 'clickhouse_rejected', message: 'insert into spans failed: Code: 395, throwIf' };
 
 async function keep(batch: SpanBatch, attempts = 3): Promise<DeadLetter> {
-  const r = await recordDeadLetter(env.pool, { batch, attempts, error: refused });
+  const r = await recordDeadLetter(env.pool, { batch, attempts, error: refused, jobId: batch.batchId });
   if (r.outcome === 'workspace_deleted') throw new Error('workspace deleted');
   return r.deadLetter;
 }
@@ -74,7 +75,7 @@ async function payloadOf(id: string): Promise<unknown> {
 describe('recordDeadLetter', () => {
   it('keeps a refused batch as an open dead letter with its identity, size, attempts, error and whole payload', async () => {
     const batch = batchOf(dev, { groups: 1, perGroup: 3 });
-    const r = await recordDeadLetter(env.pool, { batch, attempts: 3, error: refused });
+    const r = await recordDeadLetter(env.pool, { batch, attempts: 3, error: refused, jobId: batch.batchId });
     expect(r.outcome).toBe('created');
     const d = (r as { deadLetter: DeadLetter }).deadLetter;
     expect(d).toMatchObject({ batchId: batch.batchId, workspaceId: dev.workspaceId, keyId: 'key_test', spans: 3, bytes: batch.bytes, attempts: 3, replayCount: 0, status: 'open', error: refused });
@@ -86,14 +87,15 @@ describe('recordDeadLetter', () => {
   it('leaves an open dead letter unchanged when the same job is kept again (a redelivery after it was kept)', async () => {
     const batch = batchOf(dev, { groups: 1, perGroup: 1 });
     const first = await keep(batch, 3);
-    const again = await recordDeadLetter(env.pool, { batch, attempts: 3, error: { code: 'other', message: 'other' } });
+    const again = await recordDeadLetter(env.pool, { batch, attempts: 3, error: { code: 'other', message: 'other' }, jobId: batch.batchId });
     expect(again).toEqual({ outcome: 'unchanged', deadLetter: first });
   });
 
   it('reports a batch whose workspace was deleted instead of keeping it', async () => {
     const doomed = { orgId: org.orgId, workspaceId: org.workspaces.doomed!.id };
     await deleteWorkspace(env.pool, system, doomed);
-    expect(await recordDeadLetter(env.pool, { batch: batchOf(doomed, { groups: 1, perGroup: 1 }), attempts: 1, error: refused })).toEqual({ outcome: 'workspace_deleted' });
+    const batch = batchOf(doomed, { groups: 1, perGroup: 1 });
+    expect(await recordDeadLetter(env.pool, { batch, attempts: 1, error: refused, jobId: batch.batchId })).toEqual({ outcome: 'workspace_deleted' });
   });
 });
 
@@ -140,12 +142,35 @@ describe('markDeadLetterReplayed', () => {
     const batch = batchOf(dev, { groups: 1, perGroup: 2 });
     const d = await keep(batch, 3);
     await markDeadLetterReplayed(env.pool, system, { ...dev, id: d.id, requeue: async () => undefined });
-    const r = await recordDeadLetter(env.pool, { batch, attempts: 2, error: { code: 'clickhouse_rejected', message: 'still refused' } });
+    const r = await recordDeadLetter(env.pool, { batch, attempts: 2, error: { code: 'clickhouse_rejected', message: 'still refused' }, jobId: replayJobId(batch.batchId, 1) });
     expect(r.outcome).toBe('reopened');
     expect((r as { deadLetter: DeadLetter }).deadLetter).toMatchObject({ id: d.id, status: 'open', attempts: 5, replayCount: 1, error: { code: 'clickhouse_rejected', message: 'still refused' } });
     const requeued: string[] = [];
     await markDeadLetterReplayed(env.pool, system, { ...dev, id: d.id, requeue: async (_b, job) => void requeued.push(job.jobId) });
     expect(requeued).toEqual([`${batch.batchId}-replay-2`]);
+  });
+
+  it('is reopened only by the job of its current replay: a stale job of the batch leaves it replayed', async () => {
+    const batch = batchOf(dev, { groups: 1, perGroup: 2 });
+    const d = await keep(batch, 3);
+    const replay = (): Promise<DeadLetter> => markDeadLetterReplayed(env.pool, system, { ...dev, id: d.id, requeue: async () => undefined });
+    await replay();
+    const failAs = (jobId: string) => recordDeadLetter(env.pool, { batch, attempts: 1, error: { code: 'job_failed', message: 'late' }, jobId });
+    const replayed = { id: d.id, status: 'replayed', attempts: 3, replayCount: 1, error: refused };
+    // The original job redelivered after a stall, or a second sweep reading it from the failed set.
+    for (const stale of [batch.batchId, `${batch.batchId}-replay-01`, replayJobId(batch.batchId, 2), replayJobId('batch_other', 1)]) {
+      const r = await failAs(stale);
+      expect({ stale, outcome: r.outcome }).toEqual({ stale, outcome: 'unchanged' });
+      expect((r as { deadLetter: DeadLetter }).deadLetter).toMatchObject(replayed);
+    }
+    expect(await payloadOf(d.id)).toEqual(batch);
+
+    // Reopened by replay 1, replayed again: now replay 1 is the stale one.
+    expect((await failAs(replayJobId(batch.batchId, 1))).outcome).toBe('reopened');
+    await replay();
+    expect((await failAs(replayJobId(batch.batchId, 1))).outcome).toBe('unchanged');
+    expect(await getDeadLetter(env.pool, dev, d.id)).toMatchObject({ status: 'replayed', replayCount: 2, attempts: 4 });
+    expect((await failAs(replayJobId(batch.batchId, 2))).outcome).toBe('reopened');
   });
 
   it('answers not_found for a dead letter of another workspace', async () => {
@@ -167,7 +192,7 @@ describe('discardDeadLetter', () => {
     expect(await getDeadLetter(env.pool, dev, d.id)).toMatchObject({ status: 'discarded', firstRows: [], rowCount: 0 });
     await expectTenancyError(discardDeadLetter(env.pool, system, { ...dev, id: d.id }), 'conflict', 'id');
     await expectTenancyError(markDeadLetterReplayed(env.pool, system, { ...dev, id: d.id, requeue: async () => undefined }), 'conflict', 'id');
-    expect((await recordDeadLetter(env.pool, { batch, attempts: 1, error: refused })).outcome).toBe('unchanged');
+    expect((await recordDeadLetter(env.pool, { batch, attempts: 1, error: refused, jobId: batch.batchId })).outcome).toBe('unchanged');
   });
 });
 
@@ -228,5 +253,12 @@ describe('replay job ids', () => {
     expect(isReplayJobId('batch_ab12-replay-3')).toBe(true);
     expect(isReplayJobId('batch_ab12')).toBe(false);
     expect(isReplayJobId(undefined)).toBe(false);
+  });
+
+  it('name the replay a job belongs to, or none', () => {
+    expect(replayCountOf('batch_ab12-replay-3', 'batch_ab12')).toBe(3);
+    expect(replayCountOf('batch_ab12', 'batch_ab12')).toBeNull();
+    expect(replayCountOf('batch_ab12-replay-03', 'batch_ab12')).toBeNull();
+    expect(replayCountOf('batch_cd34-replay-3', 'batch_ab12')).toBeNull();
   });
 });

@@ -12,6 +12,7 @@ import {
   listDeadLetters,
   markDeadLetterReplayed,
   markPending,
+  type DeadLetter,
   type RedisClient,
   type SpanBatch,
   type SpanQueue,
@@ -26,8 +27,10 @@ const params = z.object({ ws: z.string(), id: idSchema });
 /** Same defaults as the configuration (CANOPY_QUEUE_PREFIX, CANOPY_JOB_ATTEMPTS). */
 const DEFAULT_QUEUE_PREFIX = 'canopy';
 const DEFAULT_JOB_ATTEMPTS = 40;
-/** A replay waits this long for Redis to take the batch, then answers 503. */
+/** A replay waits this long for Redis to take the batch, then asks whether it did after all. */
 const ENQUEUE_TIMEOUT_MS = 5_000;
+/** How long that question may take before the replay answers 503. */
+const CONFIRM_TIMEOUT_MS = 2_000;
 
 /** The span queue on the API's Redis connection, made on the first replay (most API processes never replay). */
 const queues = new WeakMap<RedisClient, SpanQueue>();
@@ -55,10 +58,25 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/** Whether the queue holds the job: false when it does not or cannot say within CONFIRM_TIMEOUT_MS. */
+async function isQueued(queue: SpanQueue, jobId: string): Promise<boolean> {
+  try {
+    return (await withTimeout(queue.queue.getJob(jobId), CONFIRM_TIMEOUT_MS)) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Puts a replayed batch back on the span queue. It is marked pending first: once the job
  * is queued a worker may store it and clear the mark at any moment, so marking after
- * would leave a stale mark. A failed add takes the mark back (best effort) and answers 503.
+ * would leave a stale mark. An add that fails or times out may still have reached Redis
+ * (its answer lost), so the queue is asked for the job: if it is there the replay is done
+ * (the row is committed as replayed); if not, or if the queue cannot say, the answer is
+ * 503 and the pending mark stays — taking it back could hide a job that is queued, while a
+ * stale mark only delays reconciliation until the batch is settled (replayed, then stored).
+ * The job id is the same until a replay commits (`replayJobId(batchId, replayCount)`), so
+ * a client retrying after a 503 whose add did land finds the job queued and adds nothing.
  * Called inside the replay's transaction, after the dead letter was found open, so an
  * unknown or non-open dead letter answers 404/409 whatever the state of Redis.
  */
@@ -71,12 +89,30 @@ function requeueWith(deps: RouteDeps): (batch: SpanBatch, job: { jobId: string }
     const queue = spanQueueOn(redis, prefix);
     try {
       await withTimeout(markPending(redis, prefix, batch), ENQUEUE_TIMEOUT_MS);
+    } catch (err) {
+      throw queueDown(err);
+    }
+    try {
       await withTimeout(queue.add(batch, { attempts: deps.jobAttempts ?? DEFAULT_JOB_ATTEMPTS, jobId: job.jobId }), ENQUEUE_TIMEOUT_MS);
     } catch (err) {
-      await clearPending(redis, prefix, [batch]).catch(() => undefined);
+      if (await isQueued(queue, job.jobId)) {
+        deps.log.warn({ jobId: job.jobId, batchId: batch.batchId, err: (err as Error).message }, `replay job ${job.jobId}: no answer to the add, but the queue holds it; replayed`);
+        return;
+      }
       throw queueDown(err);
     }
   };
+}
+
+/**
+ * A replay that answered 503 leaves its batch marked pending (see requeueWith), and a
+ * discarded batch is never settled: its mark is taken back here. Best effort — without
+ * Redis the stale mark only delays reconciliation — and idempotent (usually no mark is left).
+ */
+async function forgetPending(deps: RouteDeps, discarded: DeadLetter): Promise<void> {
+  const { redis } = deps;
+  if (!redis || redis.status !== 'ready') return;
+  await withTimeout(clearPending(redis, deps.queuePrefix ?? DEFAULT_QUEUE_PREFIX, [discarded]), CONFIRM_TIMEOUT_MS).catch(() => undefined);
 }
 
 export const deadLetterRoutes = [
@@ -128,6 +164,10 @@ export const deadLetterRoutes = [
     response: deadLetterSchema,
     action: 'deadletter:manage',
     scope: inWorkspace,
-    handler: async (ctx, { params: p }) => discardDeadLetter(ctx.deps.pg, ctx.actor, { ...ctx.scope, id: p.id }),
+    handler: async (ctx, { params: p }) => {
+      const discarded = await discardDeadLetter(ctx.deps.pg, ctx.actor, { ...ctx.scope, id: p.id });
+      await forgetPending(ctx.deps, discarded);
+      return discarded;
+    },
   }),
 ];

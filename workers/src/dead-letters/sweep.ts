@@ -25,6 +25,10 @@ export interface FailedJobSweepDeps {
 export interface SweepReport {
   /** failed jobs now kept as dead letters and removed from Redis */
   moved: number;
+  /** failed jobs whose batch ClickHouse holds after all: settled as stored and removed, nothing kept */
+  stored: number;
+  /** failed jobs of batches replayed since (stale): removed, the dead letter left to the replay */
+  superseded: number;
   /** failed jobs whose data is not a span batch: left in the failed set */
   notBatches: number;
   /** failed jobs that could not be kept this time: left in the failed set for the next sweep */
@@ -43,11 +47,13 @@ const MAX_JOBS_PER_SWEEP = 10_000;
  * job from Redis — only after its dead letter is committed, so a crash in between leaves
  * the job to be moved again (recording is idempotent by batch id). The failed set held
  * every refused batch before dead letters existed, and still takes jobs that stall too
- * often (`maxStalledCount`) or whose dead letter could not be written. Jobs whose data is
- * not a span batch are left where they are. Several workers may sweep at once.
+ * often (`maxStalledCount`) or whose dead letter could not be written. Such a job may have
+ * been stored before it failed: the keeper's stored-check then settles it as stored, and
+ * the job is removed without a dead letter. Jobs whose data is not a span batch are left
+ * where they are. Several workers may sweep at once.
  */
 export async function sweepFailedJobs(deps: FailedJobSweepDeps): Promise<SweepReport> {
-  const report: SweepReport = { moved: 0, notBatches: 0, errors: 0 };
+  const report: SweepReport = { moved: 0, stored: 0, superseded: 0, notBatches: 0, errors: 0 };
   // Jobs left in the set shift the window; moved ones leave it.
   let kept = 0;
   for (let seen = 0; seen < MAX_JOBS_PER_SWEEP; ) {
@@ -62,13 +68,15 @@ export async function sweepFailedJobs(deps: FailedJobSweepDeps): Promise<SweepRe
         continue;
       }
       try {
-        await deps.deadLetters.keep({
+        const result = await deps.deadLetters.keep({
           batch: parsed.data,
           attempts: job.attemptsMade,
           error: { code: FAILED_JOB_ERROR_CODE, message: job.failedReason || 'failed in the queue' },
+          jobId: job.id,
         });
         if ((await deps.queue.remove(job.id)) === 0) kept++;
-        report.moved++;
+        if (result === 'stored' || result === 'superseded') report[result]++;
+        else report.moved++;
       } catch (err) {
         report.errors++;
         kept++;
@@ -77,7 +85,9 @@ export async function sweepFailedJobs(deps: FailedJobSweepDeps): Promise<SweepRe
     }
   }
   if (report.notBatches > 0) deps.logger.warn({ notBatches: report.notBatches }, `${report.notBatches} failed jobs are not span batches; left in the failed set`);
-  if (report.moved > 0) deps.logger.info({ moved: report.moved }, `moved ${report.moved} failed jobs to dead letters`);
+  if (report.moved + report.stored + report.superseded > 0) {
+    deps.logger.info({ moved: report.moved, stored: report.stored, superseded: report.superseded }, `moved ${report.moved} failed jobs to dead letters; removed ${report.stored} found stored and ${report.superseded} superseded by a replay`);
+  }
   return report;
 }
 
