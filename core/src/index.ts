@@ -124,6 +124,7 @@ export {
 } from './ingest/ledger-counts.js';
 export {
   dueMinutes,
+  dueWorkspaces,
   saveReconciliation,
   differenceOf,
   countFlagged,
@@ -131,8 +132,11 @@ export {
   MAX_FLAGGED_SHOWN,
   type DueMinute,
   type DueOptions,
+  type DueWindow,
+  type DueMinutes,
   type ReconciledMinute,
 } from './ingest/ledger-reconciliation.js';
+export { storedMinutesToCompare, type StoredSweepWindow } from './ingest/ledger-stored-minutes.js';
 export { workspaceLedgerReport, orgLedgerReport, lagOf, type LedgerReportDeps } from './ingest/ledger-report.js';
 export {
   MAX_LEDGER_RANGE_DAYS,
@@ -319,6 +323,9 @@ export {
   formatUsd,
   costPico,
   DEFAULT_PRICES,
+  DEFAULT_PRICES_REVISION,
+  BUILT_IN_PRICES,
+  type BuiltInPrices,
   getPriceList,
   setOrgPrices,
   listOrgPrices,

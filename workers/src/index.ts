@@ -12,11 +12,13 @@ export {
   mayBeStored,
   isLastAttempt,
   DEAD_LETTER_RETRY_MS,
+  SETTLE_RETRY_MS,
   type SpanJob,
   type SpanJobResult,
   type SpanProcessorDeps,
   type DeadLetterEntry,
   type DeadLetterSink,
+  type DeadLetterResult,
 } from './processor.js';
 export { createDeadLetterKeeper, type DeadLetterKeeperDeps, type DeadLetterKeeperOptions } from './dead-letters/keep.js';
 export {

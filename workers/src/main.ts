@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   });
 
   // Batches ClickHouse refuses on their last attempt become dead letters in Postgres.
-  const deadLetters = createDeadLetterKeeper({ pool, redis, logger }, { queuePrefix: config.redis.queuePrefix });
+  const deadLetters = createDeadLetterKeeper({ pool, redis, clickhouse, logger }, { queuePrefix: config.redis.queuePrefix });
   const writer = createSpanWriter(
     { clickhouse, connection: redis, logger, deadLetters, ledgerRedis: redis },
     {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
   cellField,
+  clearPending,
   commitAccepted,
   createRedis,
   createSpanQueue,
@@ -88,6 +89,10 @@ async function accept(tenant: { orgId: string; workspaceId: string }, spans: num
   const queued = await queue.add(b, { attempts: 3 });
   if (options.commit !== false) await commitAccepted(redis, prefix, { jobId: queued.jobId, batchId: b.batchId, workspaceId: b.workspaceId });
   return b;
+}
+
+async function clearPendingBatch(workspaceId: string, batchId: string): Promise<void> {
+  await clearPending(redis, prefix, [{ workspaceId, batchId }]);
 }
 
 const noPending = async (workspaceId: string): Promise<boolean> => (await pendingSummaries(redis, prefix, [workspaceId])).get(workspaceId)?.batches === 0;
@@ -202,6 +207,63 @@ describe('reconciliation', () => {
     expect(await reconciliationRow(ws.workspaceId, minute)).toBeUndefined();
     await reconcileLedger({ pool: env.pool, clickhouse: env.clickhouse, redis, logger: quietLogger() }, options(new Date(minute + 120_000)));
     expect(await reconciliationRow(ws.workspaceId, minute)).toMatchObject({ accepted: 1, stored: 1, difference: 0 });
+  });
+});
+
+describe('reconciliation with a workspace whose oldest batch stays pending', () => {
+  it('still compares every other workspace once more of its minutes are due than one run compares', async () => {
+    const org = await createTestOrg(env, ['stuck', 'fine']);
+    const stuck = { orgId: org.orgId, workspaceId: org.workspaces.stuck!.id };
+    const fine = { orgId: org.orgId, workspaceId: org.workspaces.fine!.id };
+    const start = minuteOf(Date.now()) - 3 * 60 * 60_000;
+    // A batch accepted at `start` that is never stored, then five later minutes of accepted spans in the same workspace.
+    const pendingBatch = batchAt(stuck, 1, start + 1_000);
+    await writeAcceptIntent(redis, prefix, pendingBatch);
+    await commitAccepted(redis, prefix, { jobId: pendingBatch.batchId, batchId: pendingBatch.batchId, workspaceId: stuck.workspaceId });
+    for (let i = 1; i <= 5; i++) await redis.hincrby(ledgerKeys(prefix).live, cellField({ minuteMs: start + i * 60_000, ...stuck, keyId: KEY, kind: 'accepted', measure: 'spans' }), 2);
+    // the other workspace's minute sorts after all of them
+    const minute = start + 10 * 60_000;
+    await accept(fine, 3, { receivedAtMs: minute + 1_000 });
+    await waitFor(() => noPending(fine.workspaceId), { what: 'the batch to be stored' });
+
+    // One run compares at most 3 minutes: before the fix the stuck workspace's minutes took the whole page.
+    const report = await reconcileLedger({ pool: env.pool, clickhouse: env.clickhouse, redis, logger: quietLogger() }, { ...options(new Date()), maxMinutes: 3 });
+    expect(await reconciliationRow(fine.workspaceId, minute)).toMatchObject({ accepted: 3, stored: 3, difference: 0 });
+    expect(report.flagged).toEqual([]);
+    expect(report.waitingForLag).toBeGreaterThanOrEqual(6); // the pending batch's own minute and the five after it
+    for (let i = 0; i <= 5; i++) expect(await reconciliationRow(stuck.workspaceId, start + i * 60_000)).toBeUndefined();
+    await clearPendingBatch(stuck.workspaceId, pendingBatch.batchId);
+  });
+});
+
+describe('reconciliation of stored spans nothing counted as accepted', () => {
+  it('flags a minute ClickHouse stored spans for without any accepted count, and re-compares one compared before its spans were stored', async () => {
+    const org = await createTestOrg(env, ['lone']);
+    const lone = { orgId: org.orgId, workspaceId: org.workspaces.lone!.id };
+    const minute = minuteOf(Date.now()) - 2 * 60 * 60_000;
+    // stored, but the collector's count never reached the ledger (its intent expired, say)
+    await env.clickhouse.insertJsonEachRow('spans', groupsToJsonEachRow(batchAt(lone, 4, minute + 10_000).groups));
+    // a minute compared while all of its spans were dead letters, whose spans are stored since (a replay)
+    const replayed = minute + 5 * 60_000;
+    await env.pool.query(
+      `INSERT INTO ingest_reconciliation (org_id, workspace_id, minute, accepted, stored, dead_lettered, discarded, difference, checked_at)
+       VALUES ($1, $2, $3, 2, 0, 2, 0, 0, now())`,
+      [lone.orgId, lone.workspaceId, new Date(replayed)],
+    );
+    await env.clickhouse.insertJsonEachRow('spans', groupsToJsonEachRow(batchAt(lone, 2, replayed + 10_000).groups));
+    await redis.hincrby(ledgerKeys(prefix).live, cellField({ minuteMs: replayed, ...lone, keyId: KEY, kind: 'accepted', measure: 'spans' }), 2);
+
+    const { logger, warnings } = capturingLogger();
+    const report = await reconcileLedger({ pool: env.pool, clickhouse: env.clickhouse, redis, logger }, { ...options(new Date()), storedSweepIntervalMs: 0 });
+    expect(report.storedOnly).toBe(2);
+    const here = (f: { workspaceId: unknown }): boolean => f.workspaceId === lone.workspaceId; // earlier tests leave flags of their own
+    expect(report.flagged.filter(here).map((f) => [f.minuteMs, f.accepted, f.stored])).toEqual([[minute, 0, 4]]);
+    expect(warnings.filter(here)).toEqual([expect.objectContaining({ accepted: 0, stored: 4, difference: -4 })]);
+    expect(await reconciliationRow(lone.workspaceId, minute)).toMatchObject({ accepted: 0, stored: 4, difference: -4 });
+    // the re-compared minute now balances with what is stored instead of the dead letters
+    expect(await reconciliationRow(lone.workspaceId, replayed)).toMatchObject({ accepted: 2, stored: 2, dead_lettered: 0, difference: 0 });
+    // both are accounted for now: the next sweep finds nothing new
+    expect((await reconcileLedger({ pool: env.pool, clickhouse: env.clickhouse, redis, logger: quietLogger() }, { ...options(new Date()), storedSweepIntervalMs: 0 })).storedOnly).toBe(0);
   });
 });
 

@@ -181,4 +181,18 @@ describe('pricing job', () => {
     expect(await run('2026-11-21T07:00:00Z')).toMatchObject({ daysPriced: 0, daysCaughtUp: 0 });
     expect((await stored())['2026-11-18']).toEqual([['gpt-4o-mini', '63000000', 1]]);
   });
+
+  it('prices a day whose model names are 5,000 characters long or hold NUL (as the usage report names them)', async () => {
+    const long = `acme-${'x'.repeat(4995)}`;
+    await ingest(prod, '2026-11-22', [
+      { model: long, input: 10, output: 1 },
+      { model: 'gpt-4o\u0000-mini', input: 1_000_000, output: 0 },
+    ]);
+    expect(await run('2026-11-23T06:00:00Z')).toMatchObject({ failedOrgs: [] });
+    expect(await pricedDays()).toMatchObject({ '2026-11-22': 2 });
+    expect((await stored())['2026-11-22']).toEqual([
+      [`acme-${'x'.repeat(195)}…[truncated 4800 bytes]`, '0', 2],
+      ['gpt-4o-mini', '150000000000', 2],
+    ]);
+  });
 });

@@ -36,6 +36,8 @@ export interface LedgerKeys {
   flush(id: string): string;
   /** what an accepted batch will add to the ledger, written before its enqueue and consumed once */
   intent(batchId: string): string;
+  /** claim on reconciliation's sweep for stored minutes without accepted counts (expires after its interval) */
+  storedSweep: string;
 }
 
 export function ledgerKeys(queuePrefix: string): LedgerKeys {
@@ -44,6 +46,7 @@ export function ledgerKeys(queuePrefix: string): LedgerKeys {
     flushing: `${queuePrefix}:ledger:flushing`,
     flush: (id) => `${queuePrefix}:ledger:flush:${id}`,
     intent: (batchId) => `${queuePrefix}:ledger:intent:${batchId}`,
+    storedSweep: `${queuePrefix}:ledger:stored-sweep:claim`,
   };
 }
 

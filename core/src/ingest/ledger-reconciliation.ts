@@ -15,32 +15,74 @@ export interface DueMinute {
   minuteMs: number;
 }
 
-export interface DueOptions {
+export interface DueWindow {
   /** only minutes that ended at least this long before `now` */
   settledBefore: Date;
   /** minutes flagged since this instant are checked again */
   recheckSince: Date;
   /** minutes older than this are no longer looked for */
   lookbackFrom: Date;
+}
+
+export interface DueOptions extends DueWindow {
   limit: number;
+  /**
+   * Per workspace, when its oldest pending batch was accepted (ms): its minutes that end
+   * after it are left for later (the lag has not passed), in the query itself, so a
+   * workspace with a batch pending for long cannot fill the page and starve the others.
+   */
+  pendingSince?: ReadonlyMap<string, number>;
 }
 
 /**
- * Minutes with accepted spans that are settled (ended before `settledBefore`) and either
- * never checked or flagged recently enough to be checked again, oldest first.
+ * (workspace, minute) pairs due a check ($1 settledBefore, $2 lookbackFrom, $3
+ * recheckSince): settled minutes with accepted spans never checked, and minutes flagged
+ * recently enough to be checked again (also one with nothing accepted, see
+ * ledger-stored-minutes.ts).
  */
-export async function dueMinutes(db: Queryable, options: DueOptions): Promise<DueMinute[]> {
-  const { rows } = await db.query<{ org_id: string; workspace_id: string; minute_ms: string }>(
-    `SELECT l.org_id, l.workspace_id, (extract(epoch FROM l.minute) * 1000)::bigint AS minute_ms
-       FROM (SELECT DISTINCT org_id, workspace_id, minute FROM ingest_ledger
-              WHERE kind = 'accepted' AND minute >= $2 AND minute + interval '1 minute' <= $1) l
-       LEFT JOIN ingest_reconciliation r ON r.workspace_id = l.workspace_id AND r.minute = l.minute
-      WHERE r.minute IS NULL OR (r.difference <> 0 AND r.first_flagged_at >= $3)
-      ORDER BY l.minute
-      LIMIT $4`,
-    [options.settledBefore, options.lookbackFrom, options.recheckSince, options.limit],
+const DUE_PAIRS = `
+  SELECT l.org_id, l.workspace_id, l.minute
+    FROM (SELECT DISTINCT org_id, workspace_id, minute FROM ingest_ledger
+           WHERE kind = 'accepted' AND minute >= $2 AND minute + interval '1 minute' <= $1) l
+   WHERE NOT EXISTS (SELECT 1 FROM ingest_reconciliation r WHERE r.workspace_id = l.workspace_id AND r.minute = l.minute)
+  UNION ALL
+  SELECT org_id, workspace_id, minute FROM ingest_reconciliation
+   WHERE difference <> 0 AND first_flagged_at >= $3 AND minute >= $2 AND minute + interval '1 minute' <= $1`;
+
+const windowArgs = (w: DueWindow): Date[] => [w.settledBefore, w.lookbackFrom, w.recheckSince];
+
+/** The workspaces that have minutes due a check (whose pending batches then decide which may be compared). */
+export async function dueWorkspaces(db: Queryable, window: DueWindow): Promise<string[]> {
+  const { rows } = await db.query<{ workspace_id: string }>(`SELECT DISTINCT workspace_id FROM (${DUE_PAIRS}) d`, windowArgs(window));
+  return rows.map((r) => r.workspace_id);
+}
+
+export interface DueMinutes {
+  /** oldest first, at most `limit` */
+  minutes: DueMinute[];
+  /** due minutes left for later because their workspace's oldest pending batch was accepted before they ended */
+  waitingForLag: number;
+}
+
+/** Minutes due a check whose lag has passed (see DueOptions.pendingSince), oldest first. */
+export async function dueMinutes(db: Queryable, options: DueOptions): Promise<DueMinutes> {
+  const pending = [...(options.pendingSince ?? new Map<string, number>())];
+  const { rows } = await db.query<{ org_id: string | null; workspace_id: string | null; minute_ms: string | null; waiting: string }>(
+    `WITH due AS (
+       SELECT d.org_id, d.workspace_id, d.minute, COALESCE(d.minute + interval '1 minute' > p.since, false) AS waiting
+         FROM (${DUE_PAIRS}) d
+         LEFT JOIN unnest($5::text[], $6::timestamptz[]) AS p(workspace_id, since) ON p.workspace_id = d.workspace_id
+     )
+     SELECT ready.org_id, ready.workspace_id, (extract(epoch FROM ready.minute) * 1000)::bigint AS minute_ms, w.waiting
+       FROM (SELECT count(*) FILTER (WHERE waiting) AS waiting FROM due) w
+       LEFT JOIN (SELECT org_id, workspace_id, minute FROM due WHERE NOT waiting ORDER BY minute, workspace_id LIMIT $4) ready ON true
+      ORDER BY ready.minute, ready.workspace_id`,
+    [...windowArgs(options), options.limit, pending.map(([ws]) => ws), pending.map(([, ms]) => new Date(ms))],
   );
-  return rows.map((r) => ({ orgId: r.org_id, workspaceId: r.workspace_id, minuteMs: Number(r.minute_ms) }));
+  return {
+    minutes: rows.flatMap((r) => (r.org_id && r.workspace_id && r.minute_ms ? [{ orgId: r.org_id, workspaceId: r.workspace_id, minuteMs: Number(r.minute_ms) }] : [])),
+    waitingForLag: Number(rows[0]?.waiting ?? 0),
+  };
 }
 
 export interface ReconciledMinute extends DueMinute {

@@ -318,5 +318,17 @@ export const pgMigrations: PgMigration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'price table versions name the built-in list they were made with',
+    sql: `
+      -- DEFAULT_PRICES_REVISION (core/src/queries/genai/default-prices.ts) of the release
+      -- that made the version; NULL for versions made before it was kept (read as 0). A
+      -- release adds a version for its built-in list only when the latest version's is
+      -- older, so releases running side by side during an upgrade never alternate.
+      -- ADD COLUMN rewrites no row, so the immutability trigger is not involved.
+      ALTER TABLE price_versions ADD COLUMN defaults_revision integer;
+    `,
+  },
 ];
 

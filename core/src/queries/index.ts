@@ -48,7 +48,7 @@ export { genaiCalls, type CallRange } from './genai/calls.js';
 export { genaiSummary, genaiQuerySchema, genaiParamsSchema, genaiInputSchema, genaiSummarySchema, GENAI_GROUPS, type GenAiQuery, type GenAiSummary } from './genai/summary.js';
 export { tokenMeasuresSchema, type TokenMeasures } from './genai/totals.js';
 export { parsePrice, formatPrice, formatUsd, costPico, type ModelPrice } from './genai/money.js';
-export { DEFAULT_PRICES, type PriceEntry } from './genai/default-prices.js';
+export { DEFAULT_PRICES, DEFAULT_PRICES_REVISION, BUILT_IN_PRICES, type BuiltInPrices, type PriceEntry } from './genai/default-prices.js';
 export {
   listOrgPrices,
   effectivePrices,

@@ -177,3 +177,57 @@ describe('stored GenAI costs and re-pricing', () => {
     await expect(reprice({ from: DAY1, to: DAY2, version: 0 })).rejects.toMatchObject({ code: 'invalid', field: 'version' });
   });
 });
+
+describe('model names a stored cost cannot hold as they are', () => {
+  const long = `acme-${'x'.repeat(4995)}`; // 5,000 characters, over a Postgres index row
+  const capped = `acme-${'x'.repeat(195)}…[truncated 4800 bytes]`;
+
+  it('stores and reports a 5,000-character model name cut to 200 characters and marked, and one with NUL without it', async () => {
+    const { orgId: odd, workspaces } = await createTestOrg(env, ['w']);
+    const ws = workspaces.w!.id;
+    await insertSpans(env, { orgId: odd, workspaceId: ws, ingestedAtSec: sec(DAY1) }, [call(long, 10, 1), call(long, 20, 2), call('gpt-4o\u0000-mini', 1_000_000, 0)]);
+    const result = await repriceCosts({ pg: env.pool, clickhouse: env.clickhouse }, owner, { orgId: odd, from: DAY1, to: DAY1 });
+    expect(result.after.costUsd).toBe('0.15'); // 1M input tokens of gpt-4o-mini at $0.15
+    const { rows } = await env.pool.query<{ model: string; calls: string; input_tokens: string }>(
+      'SELECT model, calls::text, input_tokens::text FROM genai_costs WHERE org_id = $1 ORDER BY model',
+      [odd],
+    );
+    expect(rows).toEqual([
+      { model: capped, calls: '2', input_tokens: '30' },
+      { model: 'gpt-4o-mini', calls: '1', input_tokens: '1000000' },
+    ]);
+    // the usage report groups by the same names, and reads the stored costs as final
+    const { scope, context } = await loadUsageContext(env.pool, odd);
+    const r = await usageReport({ clickhouse: env.clickhouse, context }, scope, usageQuerySchema.parse({ from: DAY1, to: DAY2, groupBy: 'model' }));
+    expect(r.rows.filter((x) => x.calls > 0).map((x) => [x.model, x.calls, x.costUsd, x.provisional])).toEqual([
+      [capped, 2, '0.00', false],
+      ['gpt-4o-mini', 1, '0.15', false],
+    ]);
+  });
+
+  it('answers a Postgres refusal while re-pricing as a conflict, and a Postgres that cannot answer as unavailable', async () => {
+    const { orgId: refused, workspaces } = await createTestOrg(env, ['w']);
+    await insertSpans(env, { orgId: refused, workspaceId: workspaces.w!.id, ingestedAtSec: sec(DAY1) }, [call('gpt-4o', 10, 1)]);
+    // Postgres refusing this organization's cost rows with a given SQLSTATE: 54000 is what a
+    // key over the index row limit gets, 57P01 what a shutdown does.
+    const refuseWith = (sqlState: string): Promise<unknown> =>
+      env.pool.query(`CREATE OR REPLACE FUNCTION test_refuse_costs() RETURNS trigger AS $$
+        BEGIN
+          IF NEW.org_id = '${refused}' THEN RAISE EXCEPTION 'refused for the test' USING ERRCODE = '${sqlState}'; END IF;
+          RETURN NEW;
+        END $$ LANGUAGE plpgsql`);
+    await refuseWith('54000');
+    await env.pool.query('CREATE TRIGGER test_refuse_costs BEFORE INSERT ON genai_costs FOR EACH ROW EXECUTE FUNCTION test_refuse_costs()');
+    try {
+      const reprice = (): Promise<unknown> => repriceCosts({ pg: env.pool, clickhouse: env.clickhouse }, owner, { orgId: refused, from: DAY1, to: DAY1 });
+      await expect(reprice()).rejects.toMatchObject({ name: 'TenancyError', code: 'conflict', message: expect.stringContaining('SQLSTATE 54000') });
+      await refuseWith('57P01');
+      await expect(reprice()).rejects.toMatchObject({ name: 'StorageError', code: 'postgres_unavailable' });
+    } finally {
+      await env.pool.query('DROP TRIGGER test_refuse_costs ON genai_costs');
+      await env.pool.query('DROP FUNCTION test_refuse_costs()');
+    }
+    // nothing was stored by the refused attempts
+    expect((await env.pool.query('SELECT 1 FROM genai_costs WHERE org_id = $1', [refused])).rowCount).toBe(0);
+  });
+});

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentPriceVersion, DEFAULT_PRICES, getPriceList, getPriceVersion, listPriceVersions, loadPriceBook, setOrgPrices, formatPrice } from '../../src/index.js';
+import { BUILT_IN_PRICES, currentPriceVersion, DEFAULT_PRICES, DEFAULT_PRICES_REVISION, getPriceList, getPriceVersion, listPriceVersions, loadPriceBook, setOrgPrices, formatPrice } from '../../src/index.js';
 import { createTestEnv, createTestOrg, type TestEnv } from '../../src/testing/index.js';
 
 let env: TestEnv;
@@ -88,6 +89,40 @@ describe('price table versions', () => {
     const now = await currentPriceVersion(env.pool, orgId);
     expect(now).toMatchObject({ version: 2, note: 'the built-in price list changed', createdBy: 'system:prices' });
     expect(now.entries.find((e) => e.model === 'gpt-4o')!.inputPerMillion).toBe('2.50');
+  });
+
+  it('adds a version for a newer built-in list only, so releases side by side during an upgrade do not alternate', async () => {
+    const { orgId } = await createTestOrg(env);
+    const older = BUILT_IN_PRICES;
+    const newer = {
+      revision: DEFAULT_PRICES_REVISION + 1,
+      entries: DEFAULT_PRICES.map((e) => (e.model === 'gpt-4o' ? { ...e, inputPerMillion: '2.00' } : e)),
+    };
+    expect(await currentPriceVersion(env.pool, orgId, older)).toMatchObject({ version: 1, defaultsRevision: DEFAULT_PRICES_REVISION });
+    for (let i = 0; i < 3; i++) {
+      expect((await currentPriceVersion(env.pool, orgId, newer)).version).toBe(2);
+      // the older release prices with the newer release's version instead of adding its list back
+      expect((await currentPriceVersion(env.pool, orgId, older)).version).toBe(2);
+    }
+    expect(await versionsIn(orgId)).toEqual([1, 2]);
+    expect((await getPriceVersion(env.pool, orgId, 2)).entries.find((e) => e.model === 'gpt-4o')!.inputPerMillion).toBe('2.00');
+
+    // A price change served by the older release carries its list; the newer release then adds its own once.
+    await setOrgPrices(env.pool, actor, { orgId, prices: [{ model: 'my-model', inputPerMillion: '1', outputPerMillion: '1' }] });
+    expect(await versionsIn(orgId)).toEqual([1, 2, 3]);
+    const v4 = await currentPriceVersion(env.pool, orgId, newer);
+    expect(v4).toMatchObject({ version: 4, defaultsRevision: DEFAULT_PRICES_REVISION + 1 });
+    expect(v4.entries.find((e) => e.model === 'my-model')).toMatchObject({ source: 'org' });
+    expect((await currentPriceVersion(env.pool, orgId, older)).version).toBe(4);
+    expect((await currentPriceVersion(env.pool, orgId, newer)).version).toBe(4);
+    expect(await versionsIn(orgId)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('ships a new DEFAULT_PRICES_REVISION with every change of the built-in list', () => {
+    // Changed DEFAULT_PRICES? Raise DEFAULT_PRICES_REVISION by one and pin the new digest here:
+    // organizations only get a version of the new list if its revision is higher.
+    const digest = createHash('sha256').update(JSON.stringify(DEFAULT_PRICES)).digest('hex');
+    expect({ revision: DEFAULT_PRICES_REVISION, digest }).toEqual({ revision: 1, digest: '6ba4b911fb4c7cf94052fd80c1a3b6d4a86ed408de7ff52542111f144ec85a82' });
   });
 
   it('answers an unknown version with not_found naming the version', async () => {

@@ -2,11 +2,14 @@ import {
   countFlagged,
   differenceOf,
   dueMinutes,
+  dueWorkspaces,
   flushLedger,
+  ledgerKeys,
   ledgerCounts,
   MINUTE_MS,
   pendingSummaries,
   saveReconciliation,
+  storedMinutesToCompare,
   countsKey,
   type ClickHouse,
   type DueMinute,
@@ -36,6 +39,12 @@ export interface ReconcileOptions {
   lookbackMs?: number;
   /** most minutes compared per run (default 5000; the rest wait for the next run) */
   maxMinutes?: number;
+  /**
+   * How often, across all workers, a run also looks for minutes ClickHouse stored spans
+   * for that have no accepted count (see core ledger-stored-minutes.ts): default 10 min,
+   * 0 every run. It reads a week of `ingest_ledger_stored`, so not every 30 s.
+   */
+  storedSweepIntervalMs?: number;
 }
 
 export interface ReconcileReport {
@@ -44,6 +53,8 @@ export interface ReconcileReport {
   flagged: ReconciledMinute[];
   /** settled minutes left for later because a batch accepted before their end is still pending */
   waitingForLag: number;
+  /** minutes compared because ClickHouse stored spans for them that nothing accounted for (no accepted count) */
+  storedOnly: number;
 }
 
 /**
@@ -56,27 +67,36 @@ export interface ReconcileReport {
  *
  * Order matters: flush first (every count that reached Redis is then in Postgres), then
  * read the pending sets (a batch counted after the flush is pending or stored by then,
- * see core ledger-record.ts), then the counts.
+ * see core ledger-record.ts), then the minutes whose lag has passed and their counts.
+ * The pending cut-off of each workspace goes into the query that picks the minutes, so a
+ * workspace whose oldest batch stays pending cannot fill the page and starve the others.
  */
 export async function reconcileLedger(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileReport> {
   const nowMs = options.now.getTime();
+  const limit = options.maxMinutes ?? 5_000;
   await flushLedger({ redis: deps.redis, pool: deps.pool }, options.queuePrefix);
-  const due = await dueMinutes(deps.pool, {
+  const window = {
     settledBefore: new Date(nowMs - options.settleMs),
     recheckSince: new Date(nowMs - options.recheckMs),
     lookbackFrom: new Date(nowMs - (options.lookbackMs ?? 7 * 86_400_000)),
-    limit: options.maxMinutes ?? 5_000,
-  });
-  const report: ReconcileReport = { checked: 0, balanced: 0, flagged: [], waitingForLag: 0 };
-  if (due.length === 0) return finish(deps, report, options);
+  };
+  const [workspaces, storedOnly] = await Promise.all([dueWorkspaces(deps.pool, window), sweepStored(deps, options, window)]);
+  const report: ReconcileReport = { checked: 0, balanced: 0, flagged: [], waitingForLag: 0, storedOnly: 0 };
+  if (workspaces.length === 0 && storedOnly.length === 0) return finish(deps, report, options);
 
-  const workspaces = [...new Set(due.map((d) => d.workspaceId))];
-  const pending = await pendingSummaries(deps.redis, options.queuePrefix, workspaces);
-  const ready = due.filter((d) => {
-    const oldest = pending.get(d.workspaceId)?.oldestReceivedAtMs ?? null;
-    return oldest === null || d.minuteMs + MINUTE_MS <= oldest;
-  });
-  report.waitingForLag = due.length - ready.length;
+  const pending = await pendingSummaries(deps.redis, options.queuePrefix, [...new Set([...workspaces, ...storedOnly.map((m) => m.workspaceId)])]);
+  const pendingSince = new Map<string, number>();
+  for (const [ws, p] of pending) if (p.oldestReceivedAtMs !== null) pendingSince.set(ws, p.oldestReceivedAtMs);
+  const lagPassed = (m: DueMinute): boolean => {
+    const oldest = pendingSince.get(m.workspaceId);
+    return oldest === undefined || m.minuteMs + MINUTE_MS <= oldest;
+  };
+  const due = workspaces.length ? await dueMinutes(deps.pool, { ...window, limit, pendingSince }) : { minutes: [], waitingForLag: 0 };
+  const seen = new Set(due.minutes.map((m) => countsKey(m.workspaceId, '', m.minuteMs)));
+  const extra = storedOnly.filter((m) => lagPassed(m) && !seen.has(countsKey(m.workspaceId, '', m.minuteMs))).slice(0, limit);
+  const ready = [...due.minutes, ...extra];
+  report.waitingForLag = due.waitingForLag + storedOnly.filter((m) => !lagPassed(m)).length;
+  report.storedOnly = extra.length;
 
   const results: ReconciledMinute[] = [];
   for (const [orgId, minutes] of groupByOrg(ready)) {
@@ -109,6 +129,16 @@ export async function reconcileLedger(deps: ReconcileDeps, options: ReconcileOpt
   return finish(deps, report, options);
 }
 
+/** The stored-only sweep, when this run claims it (at most once per interval across workers). */
+async function sweepStored(deps: ReconcileDeps, options: ReconcileOptions, window: { settledBefore: Date; lookbackFrom: Date }): Promise<DueMinute[]> {
+  const intervalMs = options.storedSweepIntervalMs ?? 600_000;
+  if (intervalMs > 0) {
+    const claimed = await deps.redis.set(ledgerKeys(options.queuePrefix).storedSweep, String(options.now.getTime()), 'PX', intervalMs, 'NX');
+    if (claimed !== 'OK') return [];
+  }
+  return storedMinutesToCompare(deps, window);
+}
+
 async function finish(deps: ReconcileDeps, report: ReconcileReport, options: ReconcileOptions): Promise<ReconcileReport> {
   if (deps.metrics) {
     const flagged = await countFlagged(deps.pool, new Date(options.now.getTime() - (options.lookbackMs ?? 7 * 86_400_000)));
@@ -118,7 +148,7 @@ async function finish(deps: ReconcileDeps, report: ReconcileReport, options: Rec
   }
   if (report.checked > 0) {
     deps.logger.info(
-      { checked: report.checked, balanced: report.balanced, flagged: report.flagged.length, waitingForLag: report.waitingForLag },
+      { checked: report.checked, balanced: report.balanced, flagged: report.flagged.length, waitingForLag: report.waitingForLag, storedOnly: report.storedOnly },
       `ingest ledger reconciled ${report.checked} workspace minutes: ${report.balanced} balanced, ${report.flagged.length} flagged`,
     );
   }

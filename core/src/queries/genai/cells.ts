@@ -37,17 +37,36 @@ export interface GenAiCell {
   bytes: bigint;
 }
 
-type CellRow = TokenRow & { workspace_id: string; day: string; service_name?: string; model: string; spans_all: string; bytes_all: string };
+type CellRow = TokenRow & { workspace_id: string; day: string; service_name?: string; cell_model: string; spans_all: string; bytes_all: string };
+
+/** Characters of a model name a cell keeps; the rest is cut and marked like an ingest cut. */
+export const MAX_CELL_MODEL_CHARS = 200;
+
+/**
+ * The model name a cell is grouped and stored by: `gen_ai.request.model` is any span's
+ * text (up to the attribute limit), but a stored cost's key must fit a Postgres index
+ * row (~2.7 KB) and Postgres text holds no NUL. So NUL is removed and a name over
+ * MAX_CELL_MODEL_CHARS characters is cut there and ends in `…[truncated N bytes]` (the
+ * marker text the collector's limits use, N the UTF-8 bytes removed). Done here, in the
+ * one query of the usage report and the pricing job, both group identically.
+ */
+const cellModel = (() => {
+  const clean = sql`replaceAll(model, ${'\u0000'}, '')`;
+  const head = sql`substringUTF8(${clean}, 1, ${MAX_CELL_MODEL_CHARS})`;
+  return sql`if(lengthUTF8(${clean}) <= ${MAX_CELL_MODEL_CHARS}, ${clean},
+    concat(${head}, '…[truncated ', toString(length(${clean}) - length(${head})), ' bytes]'))`;
+})();
 
 /**
  * The one query both the usage report and the pricing of stored costs read tokens with:
- * counted calls (the wrapper rule of `genaiCalls`) summed per workspace, day and model.
+ * counted calls (the wrapper rule of `genaiCalls`) summed per workspace, day and model
+ * (as `cellModel` names it).
  */
 export function genaiCellsQuery(scope: TenantScope, range: DayRange, options: { byService?: boolean } = {}): Sql {
   const service = options.byService ? sql`service_name,` : sql.empty;
-  return sql`SELECT workspace_id, day, ${service} model, count() AS spans_all, sum(size_bytes) AS bytes_all, ${TOKEN_SUMS}
+  return sql`SELECT workspace_id, day, ${service} ${cellModel} AS cell_model, count() AS spans_all, sum(size_bytes) AS bytes_all, ${TOKEN_SUMS}
     FROM ${genaiCalls(scope, { by: 'day', fromDay: range.fromDay, toDay: range.toDay })}
-    GROUP BY workspace_id, day, ${service} model`;
+    GROUP BY workspace_id, day, ${service} cell_model`;
 }
 
 export const countsOf = (r: TokenRow): TokenCounts => ({
@@ -65,7 +84,7 @@ export async function readGenAiCells(clickhouse: ClickHouse, scope: TenantScope,
   return rows.map((r) => ({
     workspaceId: r.workspace_id,
     day: r.day,
-    model: r.model,
+    model: r.cell_model,
     service: r.service_name ?? null,
     counts: countsOf(r),
     totalTokens: big(r.total_tokens_sum),

@@ -61,3 +61,20 @@ export const DEFAULT_PRICES: readonly PriceEntry[] = [
   p('gemini-1.5-pro', ['1.25', '5']),
   p('gemini-1.5-flash', ['0.075', '0.30']),
 ];
+
+/**
+ * Which edition of DEFAULT_PRICES this release ships: raise it by one with every change
+ * of the list (core/test/queries/price-versions.int.test.ts pins the list's digest to it,
+ * so a change without a new revision fails). Price table versions record it; a release
+ * adds a version for its list only when the organization's latest version was made with
+ * an older one, so during a rolling upgrade the old release never re-adds its list.
+ */
+export const DEFAULT_PRICES_REVISION = 1;
+
+/** The built-in list a process prices with, and its revision. */
+export interface BuiltInPrices {
+  revision: number;
+  entries: readonly PriceEntry[];
+}
+
+export const BUILT_IN_PRICES: BuiltInPrices = { revision: DEFAULT_PRICES_REVISION, entries: DEFAULT_PRICES };

@@ -3,6 +3,7 @@ import { recordAudit } from '../../tenancy/audit.js';
 import { inTransaction, type Db, type Queryable } from '../../tenancy/db.js';
 import { parseInput, TenancyError } from '../../tenancy/errors.js';
 import type { Actor, OrgRef } from '../../tenancy/schemas.js';
+import { BUILT_IN_PRICES, type BuiltInPrices } from './default-prices.js';
 import {
   effectivePrices,
   listOrgPrices,
@@ -19,8 +20,9 @@ import {
  * Price table versions. Every change of an organization's prices makes a new, immutable
  * version holding the full effective list (its own entries and the built-in ones it did
  * not override), so a stored cost that names its version can always be recomputed. An
- * organization gets version 1 the first time one is needed, and a new version when the
- * built-in list shipped with Canopy changed since its latest one.
+ * organization gets version 1 the first time one is needed, and a new version when this
+ * release ships a newer built-in list (DEFAULT_PRICES_REVISION) than its latest version
+ * was made with.
  */
 export interface PriceVersion {
   orgId: string;
@@ -30,6 +32,8 @@ export interface PriceVersion {
   /** `user:<id>`, `api_key:<id>`, or `system:prices` for versions Canopy made itself */
   createdBy: string;
   note: string | null;
+  /** DEFAULT_PRICES_REVISION of the release that made it; 0 for versions made before it was recorded */
+  defaultsRevision: number;
 }
 
 /** A price book that knows which version it was built from. */
@@ -80,9 +84,10 @@ interface VersionRow {
   created_at: Date;
   created_by: string;
   note: string | null;
+  defaults_revision: number | null;
 }
 
-const COLUMNS = 'org_id, version, entries, created_at, created_by, note';
+const COLUMNS = 'org_id, version, entries, created_at, created_by, note, defaults_revision';
 
 /** jsonb keeps no key order; entries are rebuilt field by field so equal tables print equally. */
 const entryOf = (e: SourcedPriceEntry): SourcedPriceEntry => ({
@@ -101,6 +106,7 @@ const fromRow = (r: VersionRow): PriceVersion => ({
   createdAt: r.created_at,
   createdBy: r.created_by,
   note: r.note,
+  defaultsRevision: r.defaults_revision ?? 0,
 });
 
 const sameEntries = (a: readonly SourcedPriceEntry[], b: readonly SourcedPriceEntry[]): boolean =>
@@ -112,12 +118,15 @@ async function latestVersion(db: Queryable, orgId: string): Promise<PriceVersion
 }
 
 /** Appends the next version; the caller holds the prices lock in its transaction. */
-async function appendVersion(client: Queryable, v: { orgId: string; entries: SourcedPriceEntry[]; createdBy: string; note: string | null }): Promise<PriceVersion> {
+async function appendVersion(
+  client: Queryable,
+  v: { orgId: string; entries: SourcedPriceEntry[]; createdBy: string; note: string | null; defaultsRevision: number },
+): Promise<PriceVersion> {
   const { rows } = await client.query<VersionRow>(
-    `INSERT INTO price_versions (org_id, version, entries, created_by, note)
-     SELECT $1, COALESCE(MAX(version), 0) + 1, $2::jsonb, $3, $4 FROM price_versions WHERE org_id = $1
+    `INSERT INTO price_versions (org_id, version, entries, created_by, note, defaults_revision)
+     SELECT $1, COALESCE(MAX(version), 0) + 1, $2::jsonb, $3, $4, $5 FROM price_versions WHERE org_id = $1
      RETURNING ${COLUMNS}`,
-    [v.orgId, JSON.stringify(v.entries.map(entryOf)), v.createdBy, v.note],
+    [v.orgId, JSON.stringify(v.entries.map(entryOf)), v.createdBy, v.note, v.defaultsRevision],
   );
   return fromRow(rows[0]!);
 }
@@ -127,18 +136,30 @@ async function requireOrg(client: Queryable, orgId: string): Promise<void> {
   if (org.rowCount === 0) throw new TenancyError('not_found', 'organization not found', { field: 'orgId' });
 }
 
-/** The version new costs are computed with, created when the organization has none yet or the built-in list changed since its latest. */
-export async function currentPriceVersion(db: Db, orgId: string): Promise<PriceVersion> {
+/**
+ * Whether the latest version stands as it is: it holds the prices in effect with this
+ * process's built-in list, or was made with a built-in list at least as new. The second
+ * keeps a release running beside a newer one (a rolling upgrade) from adding its older
+ * list back; it prices with the newer release's version meanwhile.
+ */
+const latestStands = (latest: PriceVersion, entries: readonly SourcedPriceEntry[], builtIn: BuiltInPrices): boolean =>
+  latest.defaultsRevision >= builtIn.revision || sameEntries(latest.entries, entries);
+
+/**
+ * The version new costs are computed with, created when the organization has none yet or
+ * its latest was made with an older built-in list than `builtIn` (this release's).
+ */
+export async function currentPriceVersion(db: Db, orgId: string, builtIn: BuiltInPrices = BUILT_IN_PRICES): Promise<PriceVersion> {
   const [latest, own] = await Promise.all([latestVersion(db, orgId), listOrgPrices(db, orgId)]);
-  if (latest && sameEntries(latest.entries, effectivePrices(own))) return latest;
+  if (latest && latestStands(latest, effectivePrices(own, builtIn.entries), builtIn)) return latest;
   return inTransaction(db, async (client) => {
     await lockPrices(client, orgId);
     await requireOrg(client, orgId);
     const again = await latestVersion(client, orgId);
-    const entries = effectivePrices(await listOrgPrices(client, orgId));
-    if (again && sameEntries(again.entries, entries)) return again;
+    const entries = effectivePrices(await listOrgPrices(client, orgId), builtIn.entries);
+    if (again && latestStands(again, entries, builtIn)) return again;
     const note = again ? 'the built-in price list changed' : 'the prices in effect when price versions began';
-    return appendVersion(client, { orgId, entries, createdBy: `${SYSTEM_PRICES_ACTOR.type}:${SYSTEM_PRICES_ACTOR.id}`, note });
+    return appendVersion(client, { orgId, entries, createdBy: `${SYSTEM_PRICES_ACTOR.type}:${SYSTEM_PRICES_ACTOR.id}`, note, defaultsRevision: builtIn.revision });
   });
 }
 
@@ -212,7 +233,13 @@ export async function setOrgPrices(db: Db, actor: Actor, input: OrgRef & PutPric
       );
     }
     const after = await listOrgPrices(client, orgId);
-    const version = await appendVersion(client, { orgId, entries: effectivePrices(after), createdBy: `${actor.type}:${actor.id}`, note: note ?? null });
+    const version = await appendVersion(client, {
+      orgId,
+      entries: effectivePrices(after, BUILT_IN_PRICES.entries),
+      createdBy: `${actor.type}:${actor.id}`,
+      note: note ?? null,
+      defaultsRevision: BUILT_IN_PRICES.revision,
+    });
     await recordAudit(client, {
       orgId,
       actor,

@@ -9,6 +9,7 @@ import { DAY_MS, MAX_USAGE_RANGE_DAYS } from '../params.js';
 import { byCell, readGenAiCells, type DayRange } from './cells.js';
 import { lockCosts, priceCell, writeDayCosts, type PricedCell } from './costs.js';
 import { formatUsd } from './money.js';
+import { costsWriteFailure } from './pg-failure.js';
 import { currentPriceVersion, getPriceVersion, versionedBook } from './price-versions.js';
 
 const utcDay = (d: Date): string => d.toISOString().slice(0, 10);
@@ -66,9 +67,18 @@ const perWorkspace = (rows: ReadonlyArray<{ workspaceId: string; costPico: bigin
  * current one): tokens are read again from ClickHouse with the usage report's query, and
  * the period's costs are replaced in one transaction with one audit entry
  * (`prices.reprice`) holding the totals per workspace before and after and the versions
- * replaced. The only way stored costs move to another version.
+ * replaced. The only way stored costs move to another version. A Postgres failure is an
+ * `unavailable` StorageError or a `conflict` TenancyError (see `costsWriteFailure`).
  */
 export async function repriceCosts(deps: { pg: Db; clickhouse: ClickHouse; now?: Date }, actor: Actor, input: OrgRef & RepriceInput): Promise<RepriceResult> {
+  try {
+    return await reprice(deps, actor, input);
+  } catch (err) {
+    throw costsWriteFailure(err, `cannot re-price ${String(input.from)}..${String(input.to)}`);
+  }
+}
+
+async function reprice(deps: { pg: Db; clickhouse: ClickHouse; now?: Date }, actor: Actor, input: OrgRef & RepriceInput): Promise<RepriceResult> {
   const { orgId, ...fields } = input;
   const parsed = parseInput(repriceSchema, fields);
   const today = utcDay(deps.now ?? new Date());

@@ -1,0 +1,35 @@
+import { isNetworkError, StorageError } from '../../errors.js';
+import { TenancyError } from '../../tenancy/errors.js';
+
+/**
+ * SQLSTATE classes that say "Postgres cannot answer now", not "this is refused":
+ * connection (08), transaction rollback (40: serialization, deadlock), resources (53),
+ * operator intervention (57: shutdown, crash recovery), system (58).
+ */
+const TRANSIENT_CLASSES = new Set(['08', '40', '53', '57', '58']);
+
+/** node-postgres's own errors for a connection it could not get or lost (they carry no SQLSTATE). */
+const CONNECTION_MESSAGES = /connection terminated|timeout exceeded when trying to connect|connection timeout|cannot use a pool after calling end/i;
+
+const sqlStateOf = (err: unknown): string | null => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+};
+
+/**
+ * A Postgres failure while writing stored costs, as an error the API answers clearly:
+ * Postgres unreachable or a transient SQLSTATE → StorageError `postgres_unavailable`
+ * (503, try again); any other SQLSTATE (a value or row Postgres refuses) → TenancyError
+ * `conflict` (409) naming the SQLSTATE. Errors that are not Postgres's pass unchanged.
+ */
+export function costsWriteFailure(err: unknown, what: string): unknown {
+  if (err instanceof TenancyError || err instanceof StorageError) return err;
+  const state = sqlStateOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (state === null) {
+    const unreachable = isNetworkError(err) || (err instanceof Error && CONNECTION_MESSAGES.test(err.message));
+    return unreachable ? new StorageError('postgres_unavailable', `${what}: Postgres is unavailable: ${message}`, { cause: err }) : err;
+  }
+  if (TRANSIENT_CLASSES.has(state.slice(0, 2))) return new StorageError('postgres_unavailable', `${what}: Postgres cannot answer now (SQLSTATE ${state})`, { cause: err });
+  return new TenancyError('conflict', `${what}: Postgres refused the stored costs (SQLSTATE ${state}: ${message})`, { cause: err });
+}
