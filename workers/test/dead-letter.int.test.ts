@@ -16,10 +16,10 @@ import {
   type SpanBatch,
   type SpanQueue,
 } from '@canopy/core';
-import { createTestEnv, createTestOrg, waitFor, type TestEnv } from '@canopy/core/testing';
+import { createTestEnv, createTestOrg, waitFor, type TestEnv, startTcpProxy, type TcpProxy } from '@canopy/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDeadLetterKeeper, createSpanWriter, FAILED_JOB_ERROR_CODE, insertBatches, sweepFailedJobs, type SpanWriter } from '../src/index.js';
-import { countStored, makePoisonBatch, makeSpanBatch, queueState, quietLogger, startTcpProxy, type TcpProxy, type Tenant } from './helpers.js';
+import { countStored, makePoisonBatch, makeSpanBatch, queueState, quietLogger, type Tenant } from './helpers.js';
 
 let env: TestEnv;
 let tenant: Tenant;

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { createClickHouse, createRedis, createSpanQueue, type ClickHouse, type SpanQueue } from '@canopy/core';
-import { createTestEnv, waitFor, type TestEnv } from '@canopy/core/testing';
+import { createTestEnv, waitFor, type TestEnv, startTcpProxy, type TcpProxy } from '@canopy/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSpanWriter, type FlushReport, type SpanWriter } from '../src/index.js';
-import { countStored, makeSpanBatch, queueState, quietLogger, startTcpProxy, type TcpProxy } from './helpers.js';
+import { countStored, makeSpanBatch, queueState, quietLogger } from './helpers.js';
 
 let env: TestEnv;
 let proxy: TcpProxy;

@@ -16,7 +16,8 @@ import {
 import { startTraffic } from './traffic.js';
 
 // ClickHouse — a dedicated server on its own port and data directory — goes away for 30 s
-// (SIGTERM, so it finishes the inserts it is running) while spans keep arriving through a
+// (off the network, then SIGTERM once it finished what it had received; see
+// DedicatedClickHouse.stop) while spans keep arriving through a
 // real collector. Redis buffers the batches; the workers put their jobs back without
 // spending attempts, for half as long as the outage has lasted (at most 30 s), and every
 // batch lands exactly once when ClickHouse is back with the same data directory.
