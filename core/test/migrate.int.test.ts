@@ -14,6 +14,20 @@ describe('migrations', () => {
     expect((await migratePostgres(env.config.postgres.url)).applied).toEqual([]);
   });
 
+  it('run again from the start after failing part-way, past a column the first run added', async () => {
+    const spans = sql.identifier(`${env.config.clickhouse.database}.spans`);
+    const addTwice = {
+      version: 1000,
+      name: 'adds a column, then fails',
+      statements: () => [sql`ALTER TABLE ${spans} ADD COLUMN rerun_probe UInt8 DEFAULT 0`, sql`SELECT throwIf(1)`],
+    };
+    await expect(migrateClickHouse(env.config.clickhouse, undefined, [addTwice])).rejects.toThrow(/throwIf|395/);
+    // The cause is gone; the rerun meets the column its first run added and goes on.
+    const fixed = { ...addTwice, statements: () => [addTwice.statements()[0]!, sql`SELECT 1`] };
+    expect((await migrateClickHouse(env.config.clickhouse, undefined, [fixed])).applied).toEqual([1000]);
+    await env.clickhouse.command(sql`ALTER TABLE ${spans} DROP COLUMN rerun_probe`);
+  });
+
   it('give every tenant table an ORDER BY that starts with org_id, workspace_id', async () => {
     const tables = await env.clickhouse.query<{ name: string; sorting_key: string; engine: string }>(
       AllTenants,

@@ -71,7 +71,8 @@ function clusterSettings(cluster: string | undefined, kind: 'query' | 'insert' |
  * `(TYPE_NAME)`); 18.16 answers `Code: 27, e.displayText() = …`, which reaches us as a
  * plain Error whose message is that body, so its leading code is read here.
  */
-function serverErrorCode(err: unknown): string | undefined {
+/** The error code ClickHouse answered with, if the error came from the server. */
+export function serverErrorCode(err: unknown): string | undefined {
   if (err instanceof ClickHouseError) return err.code;
   if (err instanceof Error) return /^Code: (\d+)[.,] /.exec(err.message)?.[1];
   return undefined;

@@ -1,4 +1,4 @@
-import { createClickHouse, type ClickHouse, type ClickHouseOptions } from './client.js';
+import { createClickHouse, serverErrorCode, type ClickHouse, type ClickHouseOptions } from './client.js';
 import { createDatabase, createLedger, dropDatabase, tableName, type SchemaContext } from './ddl.js';
 import { clickhouseMigrations, type ClickHouseMigration } from './schema.js';
 import { AllTenants, sql, type Sql } from './sql.js';
@@ -57,13 +57,18 @@ export async function dropClickHouseDatabase(options: ClickHouseOptions): Promis
 /**
  * The ledger records whole migrations, so a migration that failed part-way runs again from
  * its first statement. CREATE/DROP carry IF [NOT] EXISTS; 18.16 has no ADD COLUMN IF NOT
- * EXISTS, so a column an earlier run already added (DUPLICATE_COLUMN, code 15) counts as done.
+ * EXISTS, so a column an earlier run already added counts as done: ClickHouse answers that
+ * with ILLEGAL_COLUMN (44, "column with this name already exists"; checked on 18.16) or, in
+ * some versions, DUPLICATE_COLUMN (15).
  */
+const COLUMN_EXISTS_CODES = new Set(['44', '15']);
+
 async function runStatement(admin: ClickHouse, statement: Sql): Promise<void> {
   try {
     await admin.command(statement);
   } catch (err) {
-    if (/\bADD COLUMN\b/.test(statement.text) && /Code: 15\b/.test((err as Error).message)) return;
+    const code = serverErrorCode((err as { cause?: unknown }).cause ?? err);
+    if (/\bADD COLUMN\b/.test(statement.text) && code !== undefined && COLUMN_EXISTS_CODES.has(code)) return;
     throw err;
   }
 }

@@ -30,6 +30,12 @@ export interface StoredSweepWindow {
   lookbackFrom: Date;
   /** most (workspace, day) pairs listed per sweep (default 20); the rest wait for the next */
   maxDays?: number;
+  /**
+   * Per workspace, when its oldest pending batch was accepted. Days that begin after it are
+   * left out before the `maxDays` cut: their minutes could not be compared yet, and taking
+   * them would let a workspace stuck behind a pending batch crowd out every other one.
+   */
+  pendingSince?: (workspaceIds: string[]) => Promise<ReadonlyMap<string, number>>;
 }
 
 /** Minutes accounted for ($1 from, $2 last minute, $3 workspace ids): accepted and never compared, or compared with stored spans. */
@@ -65,9 +71,14 @@ export async function storedMinutesToCompare(deps: { pool: Queryable; clickhouse
     [from, last, workspaceIds],
   );
   const expected = new Map(accounted.map((r) => [`${r.workspace_id}|${r.day}`, Number(r.minutes)]));
-  const unaccounted: DayCount[] = stored
-    .filter((r) => Number(r.minutes) > (expected.get(`${r.workspace_id}|${r.day}`) ?? 0))
+  const candidates = stored.filter((r) => Number(r.minutes) > (expected.get(`${r.workspace_id}|${r.day}`) ?? 0));
+  const waiting = window.pendingSince && candidates.length ? await window.pendingSince([...new Set(candidates.map((r) => r.workspace_id))]) : new Map<string, number>();
+  const unaccounted: DayCount[] = candidates
     .map((r) => ({ orgId: r.org_id, workspaceId: r.workspace_id, day: Number(r.day) }))
+    .filter((d) => {
+      const oldest = waiting.get(d.workspaceId);
+      return oldest === undefined || d.day * DAY_S * 1000 + MINUTE_MS <= oldest;
+    })
     .sort((a, b) => a.day - b.day)
     .slice(0, window.maxDays ?? 20);
 

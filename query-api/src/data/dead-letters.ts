@@ -58,12 +58,12 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-/** Whether the queue holds the job: false when it does not or cannot say within CONFIRM_TIMEOUT_MS. */
-async function isQueued(queue: SpanQueue, jobId: string): Promise<boolean> {
+/** Whether the queue holds the job; 'unknown' when it cannot say within CONFIRM_TIMEOUT_MS. */
+async function queuedState(queue: SpanQueue, jobId: string): Promise<'queued' | 'absent' | 'unknown'> {
   try {
-    return (await withTimeout(queue.queue.getJob(jobId), CONFIRM_TIMEOUT_MS)) !== undefined;
+    return (await withTimeout(queue.queue.getJob(jobId), CONFIRM_TIMEOUT_MS)) !== undefined ? 'queued' : 'absent';
   } catch {
-    return false;
+    return 'unknown';
   }
 }
 
@@ -72,9 +72,10 @@ async function isQueued(queue: SpanQueue, jobId: string): Promise<boolean> {
  * is queued a worker may store it and clear the mark at any moment, so marking after
  * would leave a stale mark. An add that fails or times out may still have reached Redis
  * (its answer lost), so the queue is asked for the job: if it is there the replay is done
- * (the row is committed as replayed); if not, or if the queue cannot say, the answer is
- * 503 and the pending mark stays — taking it back could hide a job that is queued, while a
- * stale mark only delays reconciliation until the batch is settled (replayed, then stored).
+ * (the row is committed as replayed); if the queue says it is not there, the mark is taken
+ * back and the answer is 503 (a mark left behind would hold the workspace's reconciliation
+ * back until someone replays or discards the letter); if the queue cannot say, the answer
+ * is 503 and the mark stays — taking it back could hide a job that is queued.
  * The job id is the same until a replay commits (`replayJobId(batchId, replayCount)`), so
  * a client retrying after a 503 whose add did land finds the job queued and adds nothing.
  * Called inside the replay's transaction, after the dead letter was found open, so an
@@ -95,10 +96,12 @@ function requeueWith(deps: RouteDeps): (batch: SpanBatch, job: { jobId: string }
     try {
       await withTimeout(queue.add(batch, { attempts: deps.jobAttempts ?? DEFAULT_JOB_ATTEMPTS, jobId: job.jobId }), ENQUEUE_TIMEOUT_MS);
     } catch (err) {
-      if (await isQueued(queue, job.jobId)) {
+      const state = await queuedState(queue, job.jobId);
+      if (state === 'queued') {
         deps.log.warn({ jobId: job.jobId, batchId: batch.batchId, err: (err as Error).message }, `replay job ${job.jobId}: no answer to the add, but the queue holds it; replayed`);
         return;
       }
+      if (state === 'absent') await withTimeout(clearPending(redis, prefix, [batch]), CONFIRM_TIMEOUT_MS).catch(() => undefined);
       throw queueDown(err);
     }
   };

@@ -136,7 +136,11 @@ async function sweepStored(deps: ReconcileDeps, options: ReconcileOptions, windo
     const claimed = await deps.redis.set(ledgerKeys(options.queuePrefix).storedSweep, String(options.now.getTime()), 'PX', intervalMs, 'NX');
     if (claimed !== 'OK') return [];
   }
-  return storedMinutesToCompare(deps, window);
+  const pendingSince = async (workspaceIds: string[]): Promise<ReadonlyMap<string, number>> => {
+    const pending = await pendingSummaries(deps.redis, options.queuePrefix, workspaceIds);
+    return new Map([...pending].flatMap(([ws, p]) => (p.oldestReceivedAtMs === null ? [] : [[ws, p.oldestReceivedAtMs] as const])));
+  };
+  return storedMinutesToCompare(deps, { ...window, pendingSince });
 }
 
 async function finish(deps: ReconcileDeps, report: ReconcileReport, options: ReconcileOptions): Promise<ReconcileReport> {

@@ -9,11 +9,13 @@ import { TenancyError } from '../../tenancy/errors.js';
 const TRANSIENT_CLASSES = new Set(['08', '40', '53', '57', '58']);
 
 /** node-postgres's own errors for a connection it could not get or lost (they carry no SQLSTATE). */
-const CONNECTION_MESSAGES = /connection terminated|timeout exceeded when trying to connect|connection timeout|cannot use a pool after calling end/i;
+const CONNECTION_MESSAGES =
+  /connection terminated|timeout exceeded when trying to connect|connection timeout|cannot use a pool after calling end|client has encountered a connection error/i;
 
+/** A SQLSTATE only from an error Postgres sent (pg's DatabaseError carries `severity`), never Node's EPIPE and kin. */
 const sqlStateOf = (err: unknown): string | null => {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+  const e = err as { code?: unknown; severity?: unknown } | null;
+  return typeof e?.code === 'string' && typeof e.severity === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : null;
 };
 
 /**
@@ -24,12 +26,12 @@ const sqlStateOf = (err: unknown): string | null => {
  */
 export function costsWriteFailure(err: unknown, what: string): unknown {
   if (err instanceof TenancyError || err instanceof StorageError) return err;
-  const state = sqlStateOf(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (state === null) {
-    const unreachable = isNetworkError(err) || (err instanceof Error && CONNECTION_MESSAGES.test(err.message));
-    return unreachable ? new StorageError('postgres_unavailable', `${what}: Postgres is unavailable: ${message}`, { cause: err }) : err;
+  if (isNetworkError(err) || (err instanceof Error && CONNECTION_MESSAGES.test(err.message))) {
+    return new StorageError('postgres_unavailable', `${what}: Postgres is unavailable: ${message}`, { cause: err });
   }
+  const state = sqlStateOf(err);
+  if (state === null) return err;
   if (TRANSIENT_CLASSES.has(state.slice(0, 2))) return new StorageError('postgres_unavailable', `${what}: Postgres cannot answer now (SQLSTATE ${state})`, { cause: err });
   return new TenancyError('conflict', `${what}: Postgres refused the stored costs (SQLSTATE ${state}: ${message})`, { cause: err });
 }
