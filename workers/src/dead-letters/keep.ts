@@ -1,4 +1,4 @@
-import { StorageError, recordDeadLetter, settleStoredBatches, type ClickHouse, type Logger, type PgPool } from '@canopy/core';
+import { StorageError, isTransientSqlState, recordDeadLetter, settleStoredBatches, type ClickHouse, type Logger, type PgPool } from '@canopy/core';
 import type { DeadLetterEntry, DeadLetterSink } from '../processor.js';
 import { checkStoredBatches } from '../writer/dedupe.js';
 
@@ -17,18 +17,11 @@ export interface DeadLetterKeeperOptions {
   queuePrefix: string;
 }
 
-/**
- * SQLSTATE classes that say "Postgres cannot answer now", not "this is refused":
- * connection (08), transaction rollback (40: serialization, deadlock), resources (53),
- * operator intervention (57: shutdown, crash recovery), system (58).
- */
-const TRANSIENT_PG_CLASSES = new Set(['08', '40', '53', '57', '58']);
-
 /** An error from reaching Postgres at all (no SQLSTATE: refused connection, pool timeout) or a transient class. */
 function isTransientPgError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || code.length !== 5) return true;
-  return TRANSIENT_PG_CLASSES.has(code.slice(0, 2));
+  return isTransientSqlState(code);
 }
 
 /**

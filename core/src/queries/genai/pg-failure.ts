@@ -1,12 +1,6 @@
 import { isNetworkError, StorageError } from '../../errors.js';
+import { isTransientSqlState } from '../../postgres/sqlstate.js';
 import { TenancyError } from '../../tenancy/errors.js';
-
-/**
- * SQLSTATE classes that say "Postgres cannot answer now", not "this is refused":
- * connection (08), transaction rollback (40: serialization, deadlock), resources (53),
- * operator intervention (57: shutdown, crash recovery), system (58).
- */
-const TRANSIENT_CLASSES = new Set(['08', '40', '53', '57', '58']);
 
 /** node-postgres's own errors for a connection it could not get or lost (they carry no SQLSTATE). */
 const CONNECTION_MESSAGES =
@@ -32,6 +26,6 @@ export function costsWriteFailure(err: unknown, what: string): unknown {
   }
   const state = sqlStateOf(err);
   if (state === null) return err;
-  if (TRANSIENT_CLASSES.has(state.slice(0, 2))) return new StorageError('postgres_unavailable', `${what}: Postgres cannot answer now (SQLSTATE ${state})`, { cause: err });
+  if (isTransientSqlState(state)) return new StorageError('postgres_unavailable', `${what}: Postgres cannot answer now (SQLSTATE ${state})`, { cause: err });
   return new TenancyError('conflict', `${what}: Postgres refused the stored costs (SQLSTATE ${state}: ${message})`, { cause: err });
 }
