@@ -54,3 +54,10 @@ export async function pendingSummaries(redis: Redis, queuePrefix: string, worksp
   });
   return summaries;
 }
+
+/** Per workspace with anything pending, when its oldest pending batch was accepted (ms). */
+export async function pendingSince(redis: Redis, queuePrefix: string, workspaceIds: readonly string[]): Promise<Map<string, number>> {
+  const since = new Map<string, number>();
+  for (const [ws, p] of await pendingSummaries(redis, queuePrefix, workspaceIds)) if (p.oldestReceivedAtMs !== null) since.set(ws, p.oldestReceivedAtMs);
+  return since;
+}

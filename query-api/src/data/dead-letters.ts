@@ -13,6 +13,7 @@ import {
   markDeadLetterReplayed,
   markPending,
   type DeadLetter,
+  type PendingBatchRef,
   type RedisClient,
   type SpanBatch,
   type SpanQueue,
@@ -101,21 +102,21 @@ function requeueWith(deps: RouteDeps): (batch: SpanBatch, job: { jobId: string }
         deps.log.warn({ jobId: job.jobId, batchId: batch.batchId, err: (err as Error).message }, `replay job ${job.jobId}: no answer to the add, but the queue holds it; replayed`);
         return;
       }
-      if (state === 'absent') await withTimeout(clearPending(redis, prefix, [batch]), CONFIRM_TIMEOUT_MS).catch(() => undefined);
+      if (state === 'absent') await forgetPending(deps, batch);
       throw queueDown(err);
     }
   };
 }
 
 /**
- * A replay that answered 503 leaves its batch marked pending (see requeueWith), and a
- * discarded batch is never settled: its mark is taken back here. Best effort — without
+ * Takes a batch's pending mark back: a replay whose add the queue says did not land, and a
+ * discarded batch, which is never settled (a replay that answered 503 may have left one). Best effort — without
  * Redis the stale mark only delays reconciliation — and idempotent (usually no mark is left).
  */
-async function forgetPending(deps: RouteDeps, discarded: DeadLetter): Promise<void> {
+async function forgetPending(deps: RouteDeps, batch: PendingBatchRef): Promise<void> {
   const { redis } = deps;
   if (!redis || redis.status !== 'ready') return;
-  await withTimeout(clearPending(redis, deps.queuePrefix ?? DEFAULT_QUEUE_PREFIX, [discarded]), CONFIRM_TIMEOUT_MS).catch(() => undefined);
+  await withTimeout(clearPending(redis, deps.queuePrefix ?? DEFAULT_QUEUE_PREFIX, [batch]), CONFIRM_TIMEOUT_MS).catch(() => undefined);
 }
 
 export const deadLetterRoutes = [

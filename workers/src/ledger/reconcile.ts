@@ -7,7 +7,7 @@ import {
   ledgerKeys,
   ledgerCounts,
   MINUTE_MS,
-  pendingSummaries,
+  pendingSince,
   saveReconciliation,
   storedMinutesToCompare,
   countsKey,
@@ -84,14 +84,12 @@ export async function reconcileLedger(deps: ReconcileDeps, options: ReconcileOpt
   const report: ReconcileReport = { checked: 0, balanced: 0, flagged: [], waitingForLag: 0, storedOnly: 0 };
   if (workspaces.length === 0 && storedOnly.length === 0) return finish(deps, report, options);
 
-  const pending = await pendingSummaries(deps.redis, options.queuePrefix, [...new Set([...workspaces, ...storedOnly.map((m) => m.workspaceId)])]);
-  const pendingSince = new Map<string, number>();
-  for (const [ws, p] of pending) if (p.oldestReceivedAtMs !== null) pendingSince.set(ws, p.oldestReceivedAtMs);
+  const waitingSince = await pendingSince(deps.redis, options.queuePrefix, [...new Set([...workspaces, ...storedOnly.map((m) => m.workspaceId)])]);
   const lagPassed = (m: DueMinute): boolean => {
-    const oldest = pendingSince.get(m.workspaceId);
+    const oldest = waitingSince.get(m.workspaceId);
     return oldest === undefined || m.minuteMs + MINUTE_MS <= oldest;
   };
-  const due = workspaces.length ? await dueMinutes(deps.pool, { ...window, limit, pendingSince }) : { minutes: [], waitingForLag: 0 };
+  const due = workspaces.length ? await dueMinutes(deps.pool, { ...window, limit, pendingSince: waitingSince }) : { minutes: [], waitingForLag: 0 };
   const seen = new Set(due.minutes.map((m) => countsKey(m.workspaceId, '', m.minuteMs)));
   const extra = storedOnly.filter((m) => lagPassed(m) && !seen.has(countsKey(m.workspaceId, '', m.minuteMs))).slice(0, limit);
   const ready = [...due.minutes, ...extra];
@@ -136,11 +134,7 @@ async function sweepStored(deps: ReconcileDeps, options: ReconcileOptions, windo
     const claimed = await deps.redis.set(ledgerKeys(options.queuePrefix).storedSweep, String(options.now.getTime()), 'PX', intervalMs, 'NX');
     if (claimed !== 'OK') return [];
   }
-  const pendingSince = async (workspaceIds: string[]): Promise<ReadonlyMap<string, number>> => {
-    const pending = await pendingSummaries(deps.redis, options.queuePrefix, workspaceIds);
-    return new Map([...pending].flatMap(([ws, p]) => (p.oldestReceivedAtMs === null ? [] : [[ws, p.oldestReceivedAtMs] as const])));
-  };
-  return storedMinutesToCompare(deps, { ...window, pendingSince });
+  return storedMinutesToCompare(deps, { ...window, pendingSince: (workspaceIds) => pendingSince(deps.redis, options.queuePrefix, workspaceIds) });
 }
 
 async function finish(deps: ReconcileDeps, report: ReconcileReport, options: ReconcileOptions): Promise<ReconcileReport> {
