@@ -23,6 +23,7 @@ export { migrateClickHouse, dropClickHouseDatabase, type MigrationResult } from 
 export { createPgPool, ensurePgDatabase, withTransaction, type PgPool, type PgClient } from './postgres/pool.js';
 export { pgMigrations, type PgMigration } from './postgres/schema.js';
 export { migratePostgres } from './postgres/migrate.js';
+export { isTransientSqlState } from './postgres/sqlstate.js';
 
 export { generateSecret, hashSecret, sameHash, type KeyKind } from './keys/secrets.js';
 export {
@@ -80,7 +81,7 @@ export {
 
 export { SPANS_QUEUE, spanBatchSchema, cappedBackoffMs, type SpanBatch } from './queue/contract.js';
 export { createSpanQueue, createRedis, DEDUPE_TTL_MS, type SpanQueue, type QueuedJob, type RedisOptions, type RedisClient } from './queue/queue.js';
-export { pendingKey, markPending, clearPending, pendingSummaries, type PendingBatchRef, type PendingSummary } from './ingest/pending.js';
+export { pendingKey, markPending, clearPending, pendingSummaries, pendingSince, type PendingBatchRef, type PendingSummary } from './ingest/pending.js';
 export {
   LEDGER_KINDS,
   LEDGER_MEASURES,

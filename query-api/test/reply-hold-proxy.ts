@@ -1,4 +1,5 @@
-import net, { type AddressInfo } from 'node:net';
+import type net from 'node:net';
+import { startTcpProxy } from '@canopy/core/testing';
 
 /**
  * A TCP hop in front of Redis that can lose the answer to a command without losing the
@@ -17,7 +18,6 @@ export interface ReplyHoldProxy {
 }
 
 export async function startReplyHoldProxy(target: URL): Promise<ReplyHoldProxy> {
-  const sockets = new Set<net.Socket>();
   let marker: { text: string; forMs?: number | undefined } | null = null;
   let holding = false;
   let timer: NodeJS.Timeout | undefined;
@@ -27,42 +27,32 @@ export async function startReplyHoldProxy(target: URL): Promise<ReplyHoldProxy> 
     holding = false;
     for (const { client, chunk } of held.splice(0)) client.write(chunk);
   };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 6379), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.on('data', (chunk: Buffer) => {
-      if (marker && chunk.includes(marker.text)) {
-        holding = true;
-        if (marker.forMs !== undefined) timer = setTimeout(release, marker.forMs);
-        marker = null;
-      }
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (holding) held.push({ client, chunk });
-      else client.write(chunk);
-    });
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+  const proxy = await startTcpProxy(target, 6379, {
+    relay(client, upstream) {
+      client.on('data', (chunk: Buffer) => {
+        if (marker && chunk.includes(marker.text)) {
+          holding = true;
+          if (marker.forMs !== undefined) timer = setTimeout(release, marker.forMs);
+          marker = null;
+        }
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        if (holding) held.push({ client, chunk });
+        else client.write(chunk);
+      });
+    },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const proxied = new URL(target);
-  proxied.hostname = '127.0.0.1';
-  proxied.port = String((server.address() as AddressInfo).port);
   return {
-    url: proxied.toString().replace(/\/$/, ''),
+    url: proxy.url,
     holdRepliesAfter(text, options = {}) {
       marker = { text, forMs: options.forMs };
     },
     release,
     async close() {
       clearTimeout(timer);
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
+      proxy.cut();
+      await proxy.close();
     },
   };
 }

@@ -9,8 +9,18 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** A TCP hop in front of a real service (ClickHouse, Postgres) that can be cut like a network outage. */
-export async function startTcpProxy(target: URL, defaultPort: number): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /** carries bytes between a client and its upstream connection; default: both ways unchanged */
+  relay?: (client: net.Socket, upstream: net.Socket) => void;
+}
+
+const pipeBothWays = (client: net.Socket, upstream: net.Socket): void => {
+  client.pipe(upstream).pipe(client);
+};
+
+/** A TCP hop in front of a real service (ClickHouse, Postgres, Redis) that can be cut like a network outage. */
+export async function startTcpProxy(target: URL, defaultPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
+  const relay = options.relay ?? pipeBothWays;
   const sockets = new Set<net.Socket>();
   let down = false;
   const server = net.createServer((client) => {
@@ -21,7 +31,7 @@ export async function startTcpProxy(target: URL, defaultPort: number): Promise<T
       s.on('close', () => sockets.delete(s));
       s.on('error', () => undefined);
     }
-    client.pipe(upstream).pipe(client);
+    relay(client, upstream);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
   });
